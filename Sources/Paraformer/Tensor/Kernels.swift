@@ -1,0 +1,181 @@
+import Foundation
+
+/// Element-wise and row-wise kernels of the model, on raw pointers or tensor views.
+/// Every kernel writes into memory the caller provides; none allocates.
+public enum Kernels {
+    // MARK: - Element-wise
+
+    /// a[i] += b[i]
+    @inline(__always)
+    public static func add(
+        _ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, count: Int
+    ) {
+        for i in 0..<count { a[i] += b[i] }
+    }
+
+    /// x += y (same element count).
+    public static func add(_ x: Tensor, _ y: Tensor) {
+        precondition(x.count == y.count, "add: \(x.shape) vs \(y.shape)")
+        add(x.data, y.data, count: x.count)
+    }
+
+    /// x[r, :] += bias for every row.
+    public static func addBias(_ x: Tensor, _ bias: Tensor) {
+        precondition(bias.count == x.cols, "addBias: \(x.shape) vs \(bias.shape)")
+        for r in 0..<x.rows { add(x.row(r), bias.data, count: x.cols) }
+    }
+
+    /// x *= s
+    public static func scale(_ x: Tensor, by s: Float) {
+        let p = x.data
+        for i in 0..<x.count { p[i] *= s }
+    }
+
+    /// x = max(x, 0)
+    public static func relu(_ x: Tensor) {
+        let p = x.data
+        for i in 0..<x.count { p[i] = max(p[i], 0) }
+    }
+
+    /// x = 1 / (1 + e^-x)
+    public static func sigmoid(_ x: Tensor) {
+        let p = x.data
+        for i in 0..<x.count { p[i] = 1 / (1 + expf(-p[i])) }
+    }
+
+    // MARK: - Row-wise
+
+    /// LayerNorm over the last dimension: y = (x − mean) / sqrt(var + eps) · gamma + beta,
+    /// with the biased variance (PyTorch's `nn.LayerNorm`). `out` may be `x`.
+    public static func layerNorm(
+        _ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float, into out: Tensor
+    ) {
+        let d = x.cols
+        precondition(gamma.count == d && beta.count == d && out.count == x.count, "layerNorm")
+        let g = gamma.data
+        let b = beta.data
+        let invD = 1 / Float(d)
+        for r in 0..<x.rows {
+            let xr = x.row(r)
+            let yr = out.row(r)
+            var sum: Float = 0
+            for i in 0..<d { sum += xr[i] }
+            let mean = sum * invD
+            var sq: Float = 0
+            for i in 0..<d {
+                let c = xr[i] - mean
+                sq += c * c
+            }
+            let inv = 1 / (sq * invD + eps).squareRoot()
+            for i in 0..<d { yr[i] = (xr[i] - mean) * inv * g[i] + b[i] }
+        }
+    }
+
+    /// Softmax over each row of `n` values at `p` (row stride `ld`), over the first `valid`
+    /// entries only; entries at and after `valid` become 0 (a key-padding mask, as FunASR's
+    /// `masked_fill(-inf)` → softmax → `masked_fill(0)`).
+    @inline(__always)
+    public static func softmaxRow(_ p: UnsafeMutablePointer<Float>, n: Int, valid: Int) {
+        let v = min(valid, n)
+        if v <= 0 {
+            p.update(repeating: 0, count: n)
+            return
+        }
+        var m = -Float.infinity
+        for i in 0..<v { m = max(m, p[i]) }
+        var s: Float = 0
+        for i in 0..<v {
+            let e = expf(p[i] - m)
+            p[i] = e
+            s += e
+        }
+        let inv = 1 / s
+        for i in 0..<v { p[i] *= inv }
+        if v < n { (p + v).update(repeating: 0, count: n - v) }
+    }
+
+    /// Row-wise softmax of a [R, N] tensor with the first `valid` columns kept.
+    public static func softmax(_ x: Tensor, valid: Int? = nil) {
+        for r in 0..<x.rows { softmaxRow(x.row(r), n: x.cols, valid: valid ?? x.cols) }
+    }
+
+    // MARK: - Convolution
+
+    /// Depthwise 1-D convolution over time, the FSMN memory block:
+    /// `out[b, t, c] = Σ_k w[k, c] · x[b, t + k − leftPad, c]`, zero outside [0, T).
+    ///
+    /// - Parameters:
+    ///   - x: [B, T, C] (or [T, C]) time-major input.
+    ///   - weight: [K, C], the PyTorch Conv1d weight [C, 1, K] transposed once at load.
+    ///   - frames: T, so that B = rows / T.
+    ///   - accumulate: add into `out` instead of overwriting it.
+    public static func depthwiseConv1D(
+        _ x: Tensor, weight: Tensor, leftPad: Int, frames: Int, into out: Tensor,
+        accumulate: Bool = false
+    ) {
+        let c = x.cols
+        let k = weight.rows
+        precondition(weight.cols == c && out.count == x.count && x.rows % max(frames, 1) == 0)
+        if !accumulate { out.fill(0) }
+        guard frames > 0 else { return }
+        let batches = x.rows / frames
+        for b in 0..<batches {
+            let xb = x.data + b * frames * c
+            let ob = out.data + b * frames * c
+            for j in 0..<k {
+                let w = weight.data + j * c
+                let shift = j - leftPad  // out[t] uses x[t + shift]
+                let t0 = max(0, -shift)
+                let t1 = min(frames, frames - shift)
+                if t0 >= t1 { continue }
+                for t in t0..<t1 {
+                    let src = xb + (t + shift) * c
+                    let dst = ob + t * c
+                    for i in 0..<c { dst[i] += w[i] * src[i] }
+                }
+            }
+        }
+    }
+
+    // MARK: - Layout
+
+    /// Concatenates tensors along the last dimension: out[r] = [a[r] | b[r] | ...].
+    public static func concatColumns(_ parts: [Tensor], into out: Tensor) {
+        var offset = 0
+        for p in parts {
+            precondition(p.rows == out.rows, "concatColumns: row counts")
+            for r in 0..<out.rows { (out.row(r) + offset).update(from: p.row(r), count: p.cols) }
+            offset += p.cols
+        }
+        precondition(offset == out.cols, "concatColumns: column counts")
+    }
+
+    /// Concatenates tensors along the first dimension.
+    public static func concatRows(_ parts: [Tensor], into out: Tensor) {
+        var offset = 0
+        for p in parts {
+            precondition(p.cols == out.cols, "concatRows: column counts")
+            (out.data + offset).update(from: p.data, count: p.count)
+            offset += p.count
+        }
+        precondition(offset == out.count, "concatRows: row counts")
+    }
+
+    /// Copies columns [start, start + out.cols) of every row of `x` into `out`.
+    public static func splitColumns(_ x: Tensor, start: Int, into out: Tensor) {
+        precondition(out.rows == x.rows && start + out.cols <= x.cols, "splitColumns")
+        for r in 0..<x.rows { out.row(r).update(from: x.row(r) + start, count: out.cols) }
+    }
+
+    /// Index of the largest of `n` values (the first on ties, as `torch.argmax`).
+    @inline(__always)
+    public static func argmax(_ p: UnsafePointer<Float>, n: Int) -> Int {
+        var best = 0
+        var bestValue = -Float.infinity
+        for i in 0..<n where p[i] > bestValue {
+            best = i
+            bestValue = p[i]
+        }
+        return best
+    }
+}
