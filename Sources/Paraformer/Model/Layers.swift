@@ -1,0 +1,160 @@
+/// The layout of a padded batch: B sequences of at most T rows each, stored as [B·T, ·] with
+/// sequence b in rows b·T ..< b·T + lengths[b]. Rows past a sequence's length are padding.
+struct BatchLayout {
+    /// T, rows per sequence (the longest length).
+    let frames: Int
+    /// Valid rows of each sequence.
+    let lengths: [Int]
+    var batch: Int { lengths.count }
+    var rows: Int { frames * lengths.count }
+
+    init(frames: Int, lengths: [Int]) {
+        precondition(lengths.allSatisfy { $0 >= 0 && $0 <= frames })
+        self.frames = frames
+        self.lengths = lengths
+    }
+
+    /// One unpadded sequence of T rows.
+    init(single frames: Int) { self.init(frames: frames, lengths: [frames]) }
+
+    var hasPadding: Bool { lengths.contains { $0 != frames } }
+
+    /// Sets the padding rows of `x` ([B·T, C]) to zero (FunASR's `x * mask`; assigning instead of
+    /// multiplying keeps NaN-free zeros whatever the scratch held).
+    func zeroPadding(_ x: Tensor) {
+        guard hasPadding else { return }
+        for (b, n) in lengths.enumerated() where n < frames {
+            (x.row(b * frames + n)).update(repeating: 0, count: (frames - n) * x.cols)
+        }
+    }
+}
+
+/// `nn.Linear`: y = x · Wᵀ + b.
+struct Linear {
+    /// [out, in]
+    let weight: Tensor
+    /// [out], absent for `bias=False`.
+    let bias: Tensor?
+    var outFeatures: Int { weight.shape[0] }
+
+    init(_ w: WeightStore, _ prefix: String, in nIn: Int, out nOut: Int, bias hasBias: Bool = true) throws {
+        weight = try w.tensor("\(prefix).weight", [nOut, nIn])
+        bias = hasBias ? try w.tensor("\(prefix).bias", [nOut]) : nil
+    }
+
+    /// out = x · Wᵀ + b (or out += … with `accumulate`). x [R, in], out [R, out].
+    func callAsFunction(_ x: Tensor, into out: Tensor, accumulate: Bool = false) {
+        BLAS.linear(x, weight, bias: bias, into: out, accumulate: accumulate)
+    }
+
+    func callAsFunction(_ x: Tensor, _ ws: Workspace) -> Tensor {
+        let out = ws.tensor([x.rows, outFeatures])
+        self(x, into: out)
+        return out
+    }
+}
+
+/// FunASR's `LayerNorm` (torch LayerNorm, eps 1e-12, affine).
+struct LayerNorm {
+    /// [D]
+    let gamma: Tensor
+    /// [D]
+    let beta: Tensor
+    static let eps: Float = 1e-12
+
+    init(_ w: WeightStore, _ prefix: String, dim: Int) throws {
+        gamma = try w.tensor("\(prefix).weight", [dim])
+        beta = try w.tensor("\(prefix).bias", [dim])
+    }
+
+    func callAsFunction(_ x: Tensor, into out: Tensor) {
+        Kernels.layerNorm(x, gamma: gamma, beta: beta, eps: LayerNorm.eps, into: out)
+    }
+
+    func callAsFunction(_ x: Tensor, _ ws: Workspace) -> Tensor {
+        let out = ws.tensor(x.shape)
+        self(x, into: out)
+        return out
+    }
+}
+
+/// The encoder's `PositionwiseFeedForward`: y = W2 · relu(W1 · x + b1) + b2.
+struct FeedForward {
+    /// w_1: [U, D], w_2: [D, U]
+    let w1: Linear
+    let w2: Linear
+
+    init(_ w: WeightStore, _ prefix: String, dim: Int, units: Int) throws {
+        w1 = try Linear(w, "\(prefix).w_1", in: dim, out: units)
+        w2 = try Linear(w, "\(prefix).w_2", in: units, out: dim)
+    }
+
+    /// out (+)= FFN(x); with `accumulate` the result is added to `out` (the residual).
+    func callAsFunction(_ x: Tensor, into out: Tensor, accumulate: Bool, _ ws: Workspace) {
+        let mark = ws.mark
+        defer { ws.rewind(to: mark) }
+        let h = w1(x, ws)  // [R, U]
+        Kernels.relu(h)
+        w2(h, into: out, accumulate: accumulate)  // [R, D]
+    }
+}
+
+/// The decoder's `PositionwiseFeedForwardDecoderSANM`: y = W2 · LN(relu(W1 · x + b1)), W2 without bias.
+struct DecoderFeedForward {
+    /// w_1: [U, D] with bias; w_2: [D, U] without bias; norm over U.
+    let w1: Linear
+    let w2: Linear
+    let norm: LayerNorm
+
+    init(_ w: WeightStore, _ prefix: String, dim: Int, units: Int) throws {
+        w1 = try Linear(w, "\(prefix).w_1", in: dim, out: units)
+        w2 = try Linear(w, "\(prefix).w_2", in: units, out: dim, bias: false)
+        norm = try LayerNorm(w, "\(prefix).norm", dim: units)
+    }
+
+    func callAsFunction(_ x: Tensor, into out: Tensor, _ ws: Workspace) {
+        let mark = ws.mark
+        defer { ws.rewind(to: mark) }
+        let h = w1(x, ws)  // [R, U]
+        Kernels.relu(h)
+        norm(h, into: h)
+        w2(h, into: out)  // [R, D]
+    }
+}
+
+/// The FSMN memory block: a depthwise Conv1d over time, no bias, zero padded
+/// `(left, K − 1 − left)`, plus its input: y = conv(x) + x.
+struct FSMNBlock {
+    /// [K, C]: the PyTorch weight [C, 1, K] transposed once at load so the time loop reads
+    /// contiguous channels.
+    let weight: Tensor
+    let leftPad: Int
+    var kernelSize: Int { weight.rows }
+
+    init(_ w: WeightStore, _ name: String, channels: Int, kernelSize: Int, sanmShift: Int) throws {
+        let raw = try w.tensor(name, [channels, 1, kernelSize])  // [C, 1, K]
+        let t = Tensor(zeros: [kernelSize, channels])
+        for c in 0..<channels {
+            for k in 0..<kernelSize { t[k, c] = raw[c * kernelSize + k] }
+        }
+        weight = t
+        leftPad = Hyperparameters.fsmnLeftPad(kernelSize: kernelSize, sanmShift: sanmShift)
+    }
+
+    /// out = (conv(x) + x) with padding rows zeroed; x must already have zero padding rows.
+    /// With `accumulate`, the result is added to `out`.
+    func callAsFunction(_ x: Tensor, layout: BatchLayout, into out: Tensor, accumulate: Bool, _ ws: Workspace) {
+        if accumulate && layout.hasPadding {
+            let mark = ws.mark
+            defer { ws.rewind(to: mark) }
+            let tmp = ws.tensor(x.shape)
+            self(x, layout: layout, into: tmp, accumulate: false, ws)
+            Kernels.add(out, tmp)
+            return
+        }
+        if !accumulate { out.copy(from: x) } else { Kernels.add(out, x) }
+        Kernels.depthwiseConv1D(
+            x, weight: weight, leftPad: leftPad, frames: layout.frames, into: out, accumulate: true)
+        if !accumulate { layout.zeroPadding(out) }
+    }
+}

@@ -1,0 +1,32 @@
+/// Binds weights by their FunASR state-dict names, checking shape and recording use, so that a
+/// model built from a file is known to have consumed exactly the file's tensors.
+final class WeightStore {
+    let file: GGUFFile
+    private var used: Set<String> = []
+
+    /// Tensors FunASR checkpoints carry that inference never reads.
+    static let knownUnused: [String] = ["decoder.embed.0.weight"]
+    static let knownUnusedPrefixes: [String] = ["ctc.", "criterion_att."]
+
+    init(_ file: GGUFFile) { self.file = file }
+
+    /// The tensor `name`, which must have exactly `shape` (PyTorch order).
+    func tensor(_ name: String, _ shape: [Int]) throws -> Tensor {
+        guard let info = file.info(name) else { throw ParaformerError.missingTensor(name) }
+        guard info.shape == shape else {
+            throw ParaformerError.shapeMismatch(name: name, expected: shape, found: info.shape)
+        }
+        used.insert(name)
+        return try file.tensor(name)
+    }
+
+    /// Throws `unusedTensors` if the file holds tensors the model did not bind (other than the
+    /// known training-only ones).
+    func checkAllUsed() throws {
+        let leftovers = file.tensorInfos.map(\.name).filter { name in
+            !used.contains(name) && !WeightStore.knownUnused.contains(name)
+                && !WeightStore.knownUnusedPrefixes.contains(where: { name.hasPrefix($0) })
+        }
+        if !leftovers.isEmpty { throw ParaformerError.unusedTensors(leftovers) }
+    }
+}
