@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Convert a FunASR Paraformer model directory to one GGUF v3 file (Weights/FORMAT.md).
+
+    python Tools/convert.py MODEL_DIR -o MODEL.gguf [--dtype f32|f16] [--checkpoint FILE]
+
+MODEL_DIR is laid out as ModelScope ships it: config.yaml, model.pt (or model.pb, or one
+finetuned *.pt / *.pb), am.mvn, tokens.json (or tokens.txt).
+
+The checkpoint is validated against the tensor names and shapes that FunASR's own model
+class builds from config.yaml (instantiated on the meta device); the first mismatch is
+reported and the exit status is 1. Tensors are written under their state-dict names with
+PyTorch shapes (reading back with gguf.GGUFReader gives `tensor.data.shape` == PyTorch
+shape; the header lists dims innermost first, as ggml does).
+
+--dtype f16 stores tensors with 2+ dims as F16 and keeps 1-D tensors (biases, norms) F32.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import funasr_oracle as fo  # noqa: E402
+
+
+class ConvertError(Exception):
+    pass
+
+
+def _req(d: dict, key: str, section: str):
+    if d is None or key not in d or d[key] is None:
+        raise ConvertError(f"config.yaml: missing {section}.{key}")
+    return d[key]
+
+
+def build_metadata(cfg: dict, tokens, shift, scale, name: str):
+    """Return (architecture, [(key, kind, value)]) per Weights/FORMAT.md."""
+    model = cfg["model"]
+    if model not in fo.ARCHITECTURES:
+        raise ConvertError(f"config.yaml: model {model!r} is not one of {sorted(fo.ARCHITECTURES)}")
+    arch = fo.ARCHITECTURES[model]
+    enc = cfg.get("encoder_conf") or {}
+    dec = cfg.get("decoder_conf") or {}
+    pre = cfg.get("predictor_conf") or {}
+    fe = cfg.get("frontend_conf") or {}
+    mc = cfg.get("model_conf") or {}
+
+    n_mels = int(fe.get("n_mels", 80))
+    lfr_m = int(fe.get("lfr_m", 1))
+    input_size = n_mels * lfr_m
+    if len(shift) != input_size or len(scale) != input_size:
+        raise ConvertError(
+            f"am.mvn has {len(shift)}/{len(scale)} values, expected n_mels*lfr_m = {input_size}"
+        )
+    if not np.all(np.isfinite(shift)) or not np.all(np.isfinite(scale)):
+        raise ConvertError("am.mvn contains non-finite values")
+
+    dec_blocks = int(dec.get("num_blocks", 6))
+    kv = [
+        ("general.name", "str", name),
+        ("paraformer.encoder.input_size", "u32", input_size),
+        ("paraformer.encoder.output_size", "u32", int(_req(enc, "output_size", "encoder_conf"))),
+        ("paraformer.encoder.attention_heads", "u32", int(enc.get("attention_heads", 4))),
+        ("paraformer.encoder.linear_units", "u32", int(enc.get("linear_units", 2048))),
+        ("paraformer.encoder.num_blocks", "u32", int(enc.get("num_blocks", 6))),
+        ("paraformer.encoder.kernel_size", "u32", int(enc.get("kernel_size", 11))),
+        ("paraformer.encoder.sanm_shift", "i32", int(enc.get("sanm_shfit", 0))),
+        ("paraformer.decoder.attention_heads", "u32", int(dec.get("attention_heads", 4))),
+        ("paraformer.decoder.linear_units", "u32", int(dec.get("linear_units", 2048))),
+        ("paraformer.decoder.num_blocks", "u32", dec_blocks),
+        ("paraformer.decoder.att_layer_num", "u32", int(dec.get("att_layer_num", 6))),
+        ("paraformer.decoder.kernel_size", "u32", int(dec.get("kernel_size", 21))),
+        ("paraformer.decoder.sanm_shift", "i32", int(dec.get("sanm_shfit", 0))),
+        ("paraformer.predictor.threshold", "f32", float(pre.get("threshold", 1.0))),
+        ("paraformer.predictor.l_order", "u32", int(_req(pre, "l_order", "predictor_conf"))),
+        ("paraformer.predictor.r_order", "u32", int(_req(pre, "r_order", "predictor_conf"))),
+        ("paraformer.predictor.tail_threshold", "f32", float(pre.get("tail_threshold", 0.0))),
+        ("paraformer.predictor.smooth_factor", "f32", float(pre.get("smooth_factor", 1.0))),
+        ("paraformer.predictor.noise_threshold", "f32", float(pre.get("noise_threshold", 0.0))),
+        ("paraformer.frontend.sample_rate", "u32", int(fe.get("fs", 16000))),
+        ("paraformer.frontend.n_mels", "u32", n_mels),
+        ("paraformer.frontend.frame_length_ms", "u32", int(fe.get("frame_length", 25))),
+        ("paraformer.frontend.frame_shift_ms", "u32", int(fe.get("frame_shift", 10))),
+        ("paraformer.frontend.lfr_m", "u32", lfr_m),
+        ("paraformer.frontend.lfr_n", "u32", int(fe.get("lfr_n", 1))),
+        ("paraformer.frontend.window", "str", str(fe.get("window", "hamming"))),
+        ("paraformer.vocab_size", "u32", len(tokens)),
+        ("paraformer.blank_id", "u32", int(mc.get("blank_id", 0))),
+        ("paraformer.sos_id", "u32", int(mc["sos"]) if mc.get("sos") is not None else 1),
+        ("paraformer.eos_id", "u32", int(mc["eos"]) if mc.get("eos") is not None else 2),
+        ("paraformer.cmvn.shift", "f32[]", [float(x) for x in shift]),
+        ("paraformer.cmvn.scale", "f32[]", [float(x) for x in scale]),
+        ("tokenizer.ggml.tokens", "str[]", list(tokens)),
+    ]
+    if arch == "paraformer-streaming":
+        for key in ("chunk_size", "stride", "pad_left", "encoder_att_look_back_factor",
+                    "decoder_att_look_back_factor"):
+            if key in enc and enc[key] is not None:
+                v = enc[key]
+                v = list(v) if isinstance(v, (list, tuple)) else [v]
+                kv.append((f"paraformer.encoder.{key}", "i32[]", [int(x) for x in v]))
+    return arch, kv
+
+
+def validate(cfg: dict, state: dict, vocab_size: int) -> None:
+    try:
+        expected = fo.expected_shapes(cfg, vocab_size)
+    except Exception as e:  # a config FunASR itself cannot build
+        raise ConvertError(f"FunASR cannot build {cfg.get('model')} from config.yaml: {e}") from e
+    for name in sorted(expected, key=fo.natural_key):
+        if name not in state:
+            raise ConvertError(f"checkpoint lacks tensor {name} (expected shape {list(expected[name])})")
+        got = tuple(state[name].shape)
+        if got != expected[name]:
+            raise ConvertError(
+                f"tensor {name} has shape {list(got)}, config.yaml (vocab {vocab_size}) expects "
+                f"{list(expected[name])}"
+            )
+    for name in sorted(state, key=fo.natural_key):
+        if name not in expected:
+            raise ConvertError(f"checkpoint has tensor {name} {list(state[name].shape)} that "
+                               f"{cfg['model']} built from config.yaml does not have")
+    for name, t in state.items():
+        if not t.is_floating_point():
+            raise ConvertError(f"tensor {name} has non-float dtype {t.dtype}")
+
+
+def convert(model_dir: Path, out: Path, dtype: str = "f32", checkpoint: Path | None = None,
+            quiet: bool = False) -> None:
+    import gguf
+    import torch
+
+    if not (model_dir / "config.yaml").exists():
+        raise ConvertError(f"{model_dir}: no config.yaml")
+    cfg = fo.load_config(model_dir)
+    tokens = fo.load_tokens(fo.find_tokens_file(model_dir))
+    if not (model_dir / "am.mvn").exists():
+        raise ConvertError(f"{model_dir}: no am.mvn")
+    shift, scale = fo.load_cmvn(model_dir / "am.mvn")
+    ckpt = checkpoint or fo.find_checkpoint(model_dir)
+    state = fo.load_state_dict(ckpt)
+    validate(cfg, state, len(tokens))
+    arch, kv = build_metadata(cfg, tokens, shift, scale, model_dir.resolve().name)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    w = gguf.GGUFWriter(str(tmp), arch)
+    w.add_custom_alignment(32)
+    GT = gguf.GGUFValueType
+    for key, kind, val in kv:
+        if kind == "u32":
+            w.add_uint32(key, val)
+        elif kind == "i32":
+            w.add_int32(key, val)
+        elif kind == "f32":
+            w.add_float32(key, val)
+        elif kind == "str":
+            w.add_key_value(key, val, GT.STRING)  # add_string() silently drops ""
+        elif kind == "f32[]":
+            w.add_key_value(key, val, GT.ARRAY, sub_type=GT.FLOAT32)
+        elif kind == "i32[]":
+            w.add_key_value(key, val, GT.ARRAY, sub_type=GT.INT32)
+        elif kind == "str[]":
+            w.add_key_value(key, val, GT.ARRAY, sub_type=GT.STRING)
+        else:
+            raise AssertionError(kind)
+
+    for name in state:  # checkpoint order
+        t = state[name].detach().to(torch.float32).contiguous().numpy()
+        if dtype == "f16" and t.ndim >= 2:
+            t = t.astype(np.float16)
+        w.add_tensor(name, t)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    tmp.replace(out)
+
+    # Read back: every shape as PyTorch's, every name present.
+    r = gguf.GGUFReader(str(out))
+    back = {t.name: t for t in r.tensors}
+    if len(back) != len(state):
+        raise ConvertError(f"read back {len(back)} tensors, wrote {len(state)}")
+    for name, t in state.items():
+        if tuple(back[name].data.shape) != tuple(t.shape):
+            raise ConvertError(f"read back {name} with shape {back[name].data.shape}, wrote {tuple(t.shape)}")
+    if not quiet:
+        n = sum(int(np.prod(t.shape)) for t in state.values())
+        print(f"{out}: {arch}, {len(state)} tensors, {n} parameters, vocab {len(tokens)}, {dtype}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model_dir", type=Path)
+    ap.add_argument("-o", "--output", type=Path, required=True)
+    ap.add_argument("--dtype", choices=["f32", "f16"], default="f32")
+    ap.add_argument("--checkpoint", type=Path, default=None,
+                    help="checkpoint file when the directory holds several")
+    ap.add_argument("-q", "--quiet", action="store_true")
+    a = ap.parse_args(argv)
+    try:
+        convert(a.model_dir, a.output, a.dtype, a.checkpoint, a.quiet)
+    except (ConvertError, FileNotFoundError, ValueError) as e:
+        print(f"convert.py: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
