@@ -41,6 +41,16 @@ final class ParaformerModel: @unchecked Sendable {
 
     /// Runs utterances (features [T_b, inputSize] each) through the network as one padded batch.
     func run(_ features: [Tensor], keepIntermediates: Bool = false, _ ws: Workspace) -> [Output] {
+        var timings = StageTimings()
+        return run(features, keepIntermediates: keepIntermediates, ws, timings: &timings)
+    }
+
+    /// `run`, adding each stage's wall time to `timings`.
+    func run(
+        _ features: [Tensor], keepIntermediates: Bool = false, _ ws: Workspace,
+        timings: inout StageTimings
+    ) -> [Output] {
+        let clock = ContinuousClock()
         let mark = ws.mark
         defer { ws.rewind(to: mark) }
         let d = hparams.modelDim
@@ -55,7 +65,10 @@ final class ParaformerModel: @unchecked Sendable {
         for (b, f) in features.enumerated() {
             input.row(b * frames).update(from: f.data, count: f.count)
         }
+        var t0 = clock.now
         let encoded = encoder(input, layout: layout, ws)  // [B·T, D]
+        timings.encoder += (clock.now - t0).seconds
+        t0 = clock.now
         let alphas = predictor.alphas(encoded, layout: layout, ws)  // [B·T]
 
         var firings: [CIFPredictor.Firing] = []
@@ -72,12 +85,15 @@ final class ParaformerModel: @unchecked Sendable {
             predictor.embeddings(firings[b], hidden: encoded.row(b * frames), frames: n, into: view, ws)
         }
 
+        timings.predictor += (clock.now - t0).seconds
+        t0 = clock.now
         var logits: Tensor? = nil
         if maxTokens > 0 {
             logits = decoder(
                 embeds.slice(0..<tokenLayout.rows), tokens: tokenLayout, memory: encoded,
                 memoryLayout: layout, ws)
         }
+        timings.decoder += (clock.now - t0).seconds
         let v = hparams.vocabSize
         var outputs: [Output] = []
         for (b, n) in lengths.enumerated() {

@@ -1,0 +1,176 @@
+import Foundation
+
+/// Options of a `Recognizer`.
+public struct RecognizerOptions: Sendable, Equatable {
+    /// BLAS threads (process-wide: OpenBLAS has one pool). `nil` leaves the library default.
+    public var threads: Int?
+    /// Utterances decoded together in one padded forward pass by `transcribe(batch:)`.
+    public var batchSize: Int
+    /// How multi-channel audio becomes mono.
+    public var channel: ChannelSelection
+
+    public init(threads: Int? = nil, batchSize: Int = 1, channel: ChannelSelection = .mix) {
+        self.threads = threads
+        self.batchSize = batchSize
+        self.channel = channel
+    }
+}
+
+/// Speech recognition with a Paraformer model converted to GGUF.
+///
+/// A `Recognizer` is read-only after `init` and safe to share across threads and tasks: each
+/// call takes its own scratch memory from a pool, and the weights are one shared read-only mmap.
+/// ```swift
+/// let recognizer = try Recognizer(modelPath: "paraformer-zh-small.gguf")
+/// let result = try recognizer.transcribe(file: URL(fileURLWithPath: "sample.wav"))
+/// print(result.text)
+/// ```
+public final class Recognizer: @unchecked Sendable {
+    public let options: RecognizerOptions
+    /// The model's configuration.
+    public var hyperparameters: Hyperparameters { model.hparams }
+    /// The model's vocabulary.
+    public let tokens: TokenTable
+    let model: ParaformerModel
+    let file: GGUFFile
+    let frontend: OfflineFrontend
+    private let pool = WorkspacePool()
+    /// How CIF arrays feed the timestamp predictor (FunASR 1.4.16's argument order by default).
+    let timestampOrder: TimestampPredictor.ArgumentOrder
+
+    /// Loads (memory-maps) `modelPath`, validates every tensor, and prepares the frontend.
+    /// - Throws: `ParaformerError` naming what is wrong with the file or options.
+    public init(modelPath: String, options: RecognizerOptions = RecognizerOptions()) throws {
+        guard options.batchSize >= 1 && options.batchSize <= 1024 else {
+            throw ParaformerError.invalidOption(name: "batchSize", reason: "\(options.batchSize) is not between 1 and 1024")
+        }
+        if let t = options.threads {
+            guard t >= 1 && t <= 1024 else {
+                throw ParaformerError.invalidOption(name: "threads", reason: "\(t) is not between 1 and 1024")
+            }
+            BLAS.setThreads(t)
+        }
+        self.options = options
+        file = try GGUFFile(path: modelPath)
+        model = try ParaformerModel(file: file)
+        let hp = model.hparams
+        tokens = try TokenTable(file: file, vocabSize: hp.vocabSize)
+        frontend = try OfflineFrontend(file: file, hparams: hp)
+        timestampOrder = .funasr1416
+    }
+
+    // MARK: - Transcription
+
+    /// Transcribes a sound file of any format libsndfile reads, at any sample rate.
+    public func transcribe(file url: URL) throws -> RecognitionResult {
+        let audio = try AudioDecoder.load(contentsOf: url, channel: options.channel)
+        return try transcribe(samples: audio.samples, sampleRate: audio.sampleRate, source: url.path)
+    }
+
+    /// Transcribes mono samples in [-1, 1] at `sampleRate` (resampled to the model's rate).
+    public func transcribe(samples: [Float], sampleRate: Int) throws -> RecognitionResult {
+        try transcribe(samples: samples, sampleRate: sampleRate, source: "samples")
+    }
+
+    /// Transcribes 16-bit samples at `sampleRate`.
+    public func transcribe(samples: [Int16], sampleRate: Int) throws -> RecognitionResult {
+        try transcribe(samples: samples.map { Float($0) / 32768 }, sampleRate: sampleRate, source: "samples")
+    }
+
+    /// Transcribes several inputs, `options.batchSize` at a time through one padded forward
+    /// pass. Results are the same as one by one.
+    public func transcribe(batch inputs: [AudioBuffer]) throws -> [RecognitionResult] {
+        var results: [RecognitionResult] = []
+        var start = 0
+        while start < inputs.count {
+            let chunk = Array(inputs[start..<min(start + options.batchSize, inputs.count)])
+            results += try recognize(chunk.map { ($0.samples, $0.sampleRate) }, source: "batch")
+            start += chunk.count
+        }
+        return results
+    }
+
+    /// Transcribes files in batches of `options.batchSize`.
+    public func transcribe(files urls: [URL]) throws -> [RecognitionResult] {
+        try transcribe(batch: urls.map { try AudioDecoder.load(contentsOf: $0, channel: options.channel) })
+    }
+
+    func transcribe(samples: [Float], sampleRate: Int, source: String) throws -> RecognitionResult {
+        try recognize([(samples, sampleRate)], source: source)[0]
+    }
+
+    // MARK: - Pipeline
+
+    private func recognize(_ inputs: [([Float], Int)], source: String) throws -> [RecognitionResult] {
+        let clock = ContinuousClock()
+        var timings = StageTimings()
+        var features: [Tensor] = []
+        var durations: [Double] = []
+        let t0 = clock.now
+        for (samples, rate) in inputs {
+            let wave = try frontend.waveform(samples: samples, sampleRate: rate, source: source)
+            durations.append(Double(wave.count) / Double(model.hparams.sampleRate))
+            features.append(try frontend.features(samples: wave))
+        }
+        timings.frontend = (clock.now - t0).seconds
+
+        let ws = pool.take()
+        defer { pool.put(ws) }
+        let outputs = model.run(features, ws, timings: &timings)
+        var results: [RecognitionResult] = []
+        for (b, out) in outputs.enumerated() {
+            var r = makeResult(out, duration: durations[b])
+            r.timings = timings
+            results.append(r)
+        }
+        return results
+    }
+
+    /// Ids → FunASR's text, words and timestamps (paraformer/model.py `inference`, the tail).
+    func makeResult(_ out: ParaformerModel.Output, duration: Double) -> RecognitionResult {
+        let hp = model.hparams
+        let kept = out.tokenIds.filter { $0 != hp.blankId && $0 != hp.sosId && $0 != hp.eosId }
+        guard !kept.isEmpty else { return .empty(duration: duration) }
+        let pieces = kept.map { tokens[$0] }
+        let text = TextPostprocessor.text(from: pieces)
+        let tokenTimes = TimestampPredictor.paraformerTimestamps(
+            alphas: out.firing.alphas, tokens: pieces, order: timestampOrder)
+        let (tsText, words, spans) = TextPostprocessor.postprocess(tokens: pieces, timestamps: tokenTimes)
+        var tokenList: [Token] = []
+        for (i, id) in kept.enumerated() {
+            let span = i < tokenTimes.count ? tokenTimes[i] : TimestampSpan(startMs: 0, endMs: 0)
+            tokenList.append(Token(id: id, text: pieces[i], startMs: span.startMs, endMs: span.endMs))
+        }
+        return RecognitionResult(
+            text: text, timestampText: tsText, words: words,
+            timestamps: spans.map { [$0.startMs, $0.endMs] }, tokens: tokenList,
+            duration: duration, timings: StageTimings())
+    }
+}
+
+/// Reusable scratch arenas, so that repeated calls allocate nothing once warmed up.
+final class WorkspacePool: @unchecked Sendable {
+    private var free: [Workspace] = []
+    private let lock = NSLock()
+
+    func take() -> Workspace {
+        lock.lock()
+        defer { lock.unlock() }
+        return free.popLast() ?? Workspace()
+    }
+
+    func put(_ ws: Workspace) {
+        ws.reset()
+        lock.lock()
+        free.append(ws)
+        lock.unlock()
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) * 1e-18
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import Paraformer
+
+/// Every command-line option, with units and defaults in its help.
+struct Arguments: ParsableArguments {
+    @Option(name: .shortAndLong, help: ArgumentHelp(
+        "Model file (.gguf, converted with Tools/convert.py).", valueName: "path"))
+    var model: String = Arguments.defaultModelPath
+
+    @Argument(help: ArgumentHelp(
+        "Audio files (any format libsndfile reads: WAV, FLAC, OGG, ...; any sample rate).",
+        valueName: "audio"))
+    var files: [String] = []
+
+    @Flag(help: "Print one JSON object per file (FunASR's result shape: key, text, timestamp) plus tokens.")
+    var json = false
+
+    @Option(help: ArgumentHelp("BLAS threads (default: 1).", valueName: "n"))
+    var threads: Int = 1
+
+    @Option(help: ArgumentHelp(
+        "Files decoded together in one padded forward pass (default: 1).", valueName: "n"))
+    var batchSize: Int = 1
+
+    @Option(help: ArgumentHelp(
+        "Channel of multi-channel audio to use (0-based); default: average all channels.",
+        valueName: "index"))
+    var channel: Int?
+
+    static var defaultModelPath: String {
+        // The bundled model, relative to the package root (where `swift run` runs).
+        "Weights/paraformer-zh-small.gguf"
+    }
+
+    mutating func validate() throws {
+        guard threads >= 1 && threads <= 256 else {
+            throw ValidationError("--threads must be between 1 and 256 (got \(threads)).")
+        }
+        guard batchSize >= 1 && batchSize <= 1024 else {
+            throw ValidationError("--batch-size must be between 1 and 1024 (got \(batchSize)).")
+        }
+        if let channel, channel < 0 {
+            throw ValidationError("--channel must be 0 or more (got \(channel)).")
+        }
+        if files.isEmpty {
+            throw ValidationError("Give at least one audio file.")
+        }
+    }
+}
+
+/// The one place where command-line arguments become library options.
+func makeOptions(from args: Arguments) -> RecognizerOptions {
+    RecognizerOptions(
+        threads: args.threads, batchSize: args.batchSize,
+        channel: args.channel.map { ChannelSelection.channel($0) } ?? .mix)
+}
