@@ -23,22 +23,20 @@ struct GGUFBuilder {
         var out = magic + Self.le(version) + Self.le(UInt64(tensors.count)) + Self.le(UInt64(metadata.count))
         for (k, t, v) in metadata { out += Self.str(k) + Self.le(t) + v }
         var offset: UInt64 = 0
-        var offsets: [UInt64] = []
         for (name, dims, type, data, forced) in tensors {
             out += Self.str(name) + Self.le(UInt32(dims.count))
             for d in dims.reversed() { out += Self.le(UInt64(d)) }
             out += Self.le(type)
             let o = forced ?? offset
-            offsets.append(o)
             out += Self.le(o)
             offset += UInt64((data.count * 4 + alignment - 1) / alignment * alignment)
         }
         while out.count % alignment != 0 { out.append(0) }
         let start = out.count
-        for (i, t) in tensors.enumerated() {
-            let at = start + Int(offsets[i])
-            if out.count < at { out += [UInt8](repeating: 0, count: at - out.count) }
+        // Data goes at the natural offsets, whatever offset a tensor info claims.
+        for t in tensors {
             for f in t.3 { out += Self.le(f.bitPattern) }
+            while (out.count - start) % alignment != 0 { out.append(0) }
         }
         while out.count % alignment != 0 { out.append(0) }
         if let truncateTo { return Array(out.prefix(truncateTo)) }

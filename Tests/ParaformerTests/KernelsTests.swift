@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 
 @testable import Paraformer
@@ -156,6 +157,24 @@ final class KernelsTests: XCTestCase {
         let rows = Tensor(zeros: [4, 2])
         Kernels.concatRows([a, a], into: rows)
         XCTAssertEqual(rows.array, [1, 2, 3, 4, 1, 2, 3, 4])
+    }
+
+    func testVectorExpIsAccurateOverTheSoftmaxRange() {
+        var worst: Float = 0
+        var x: Float = -87
+        while x < 88 {
+            var v = SIMD16<Float>()
+            for i in 0..<16 { v[i] = x + Float(i) * 0.0137 }
+            let e = SIMDMath.exp(v)
+            for i in 0..<16 {
+                let ref = Foundation.exp(Double(v[i]))
+                worst = max(worst, Float(abs(Double(e[i]) - ref) / ref))
+            }
+            x += 0.37
+        }
+        XCTAssertLessThan(worst, 5e-7)
+        XCTAssertEqual(SIMDMath.exp(SIMD16(repeating: -.infinity))[0], 0)
+        XCTAssertEqual(SIMDMath.exp(SIMD16(repeating: -100))[3], 0)
     }
 
     func testArgmaxTakesFirstOfTies() {

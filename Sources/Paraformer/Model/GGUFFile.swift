@@ -211,7 +211,7 @@ public final class GGUFFile: @unchecked Sendable {
         mutating func count(minBytesEach: Int, what: String) throws -> Int {
             let n = try u64()
             guard n <= UInt64((size - offset) / max(minBytesEach, 1)) else {
-                throw error("\(what) \(n) is larger than the file can hold")
+                throw error("\(what) \(n) is larger than the file can hold (truncated or corrupt file)")
             }
             return Int(n)
         }

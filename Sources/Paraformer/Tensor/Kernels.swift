@@ -58,15 +58,9 @@ public enum Kernels {
         for r in 0..<x.rows {
             let xr = x.row(r)
             let yr = out.row(r)
-            var sum: Float = 0
-            for i in 0..<d { sum += xr[i] }
-            let mean = sum * invD
-            var sq: Float = 0
-            for i in 0..<d {
-                let c = xr[i] - mean
-                sq += c * c
-            }
-            let inv = 1 / (sq * invD + eps).squareRoot()
+            let mean = SIMDMath.sum(xr, d) * invD
+            let variance = SIMDMath.sumOfSquaredDeviations(xr, d, from: mean) * invD
+            let inv = 1 / (variance + eps).squareRoot()
             for i in 0..<d { yr[i] = (xr[i] - mean) * inv * g[i] + b[i] }
         }
     }
@@ -81,14 +75,8 @@ public enum Kernels {
             p.update(repeating: 0, count: n)
             return
         }
-        var m = -Float.infinity
-        for i in 0..<v { m = max(m, p[i]) }
-        var s: Float = 0
-        for i in 0..<v {
-            let e = expf(p[i] - m)
-            p[i] = e
-            s += e
-        }
+        let m = SIMDMath.max(p, v)
+        let s = SIMDMath.expShiftedInPlace(p, v, shift: m)
         let inv = 1 / s
         for i in 0..<v { p[i] *= inv }
         if v < n { (p + v).update(repeating: 0, count: n - v) }
