@@ -13,24 +13,30 @@ func plainLine(key: String, _ r: RecognitionResult) -> String { "\(key)\t\(r.tex
 
 /// FunASR's result object (`generate(..., output_timestamp=True)`): key, text (words joined by
 /// spaces, as FunASR lays it out in timestamp mode), timestamp [[start_ms, end_ms], ...], plus
-/// the tokens with their own times.
+/// the tokens with their own times. Keys in FunASR's order.
 func jsonLine(key: String, _ r: RecognitionResult) -> String {
-    struct TokenJSON: Encodable { let id: Int; let token: String; let start_ms: Int; let end_ms: Int }
-    struct ResultJSON: Encodable {
-        let key: String
-        let text: String
-        let timestamp: [[Int]]
-        let tokens: [TokenJSON]
+    let spans = r.timestamps.map { "[\($0[0]),\($0[1])]" }.joined(separator: ",")
+    let tokens = r.tokens.map {
+        "{\"id\":\($0.id),\"token\":\(jsonString($0.text)),\"start_ms\":\($0.startMs),\"end_ms\":\($0.endMs)}"
+    }.joined(separator: ",")
+    return "{\"key\":\(jsonString(key)),\"text\":\(jsonString(r.timestampText)),\"timestamp\":[\(spans)],\"tokens\":[\(tokens)]}"
+}
+
+/// A JSON string literal (RFC 8259 escaping; non-ASCII kept as UTF-8).
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case let c where c.value < 0x20: out += String(format: "\\u%04x", c.value)
+        default: out.unicodeScalars.append(u)
+        }
     }
-    let value = ResultJSON(
-        key: key, text: r.timestampText, timestamp: r.timestamps,
-        tokens: r.tokens.map { TokenJSON(id: $0.id, token: $0.text, start_ms: $0.startMs, end_ms: $0.endMs) })
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.withoutEscapingSlashes]
-    guard let data = try? encoder.encode(value), let s = String(data: data, encoding: .utf8) else {
-        return "{}"
-    }
-    return s
+    return out + "\""
 }
 
 /// Writes a line to standard error.
