@@ -18,8 +18,11 @@ Tests/ParaformerTests/Fixtures/text/cases.json:
 
 Float arrays are stored as base64 of little-endian float32, so they are exact.
 
-Usage: ~/.venvs/funasr/bin/python Tools/gen_text_fixtures.py [out.json]
+Usage: ~/.venvs/funasr/bin/python Tools/gen_text_fixtures.py [out.json] [--seed N --scale K]
+(--seed/--scale make larger stress sets outside the repo; the committed file uses the defaults.)
 """
+
+import argparse
 
 import base64
 import copy
@@ -37,7 +40,14 @@ from funasr.tokenizer.char_tokenizer import CharTokenizer
 from funasr.utils.postprocess_utils import sentence_postprocess
 from funasr.utils.timestamp_tools import ts_prediction_lfr6_standard
 
-SEED = 20250917
+_args = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+_args.add_argument("out", nargs="?", help="output JSON (default: the committed fixture)")
+_args.add_argument("--seed", type=int, default=20250917)
+_args.add_argument("--scale", type=int, default=1, help="multiply the number of random cases")
+ARGS = _args.parse_args()
+
+SEED = ARGS.seed
+SCALE = ARGS.scale
 OUT = Path(__file__).resolve().parent.parent / "Tests/ParaformerTests/Fixtures/text/cases.json"
 
 rng = random.Random(SEED)
@@ -119,12 +129,12 @@ def make_text_cases():
     for tokens in fixed:
         cases.append(text_case(tokens, random_timestamps(len(tokens))))
     for pool in POOLS:
-        for _ in range(25 if pool in ("mixed", "wild", "bpe") else 12):
+        for _ in range(SCALE * (25 if pool in ("mixed", "wild", "bpe") else 12)):
             n = rng.choice([1, 2, 3, 5, 8, 13, 20])
             tokens = random_tokens(pool, n)
             cases.append(text_case(tokens, random_timestamps(n)))
     # Timestamp lists whose length does not match the tokens (FunASR may raise).
-    for _ in range(20):
+    for _ in range(SCALE * 20):
         pool = rng.choice(list(POOLS))
         n = rng.randint(1, 8)
         tokens = random_tokens(pool, n)
@@ -220,7 +230,7 @@ def make_timestamp_cases():
         cases.append(case)
 
     # Paraformer as called by model.py 1.4.16 (swapped), and in the intended order.
-    for i in range(110):
+    for i in range(SCALE * 110):
         n_tok = rng.choice([0, 1, 2, 3, 5, 8, 12, 20, 30])
         lead = rng.choice([0, 1, 3, 6, 10, 25])
         trail = rng.choice([0, 1, 4, 6, 12, 30])
@@ -243,7 +253,7 @@ def make_timestamp_cases():
             add("paraformer", f"paraformer-{i}", fires, alphas, tokens, vad, extra=extra)
 
     # Core: peaks with exactly N+1 boundaries (no fallback), from the loop CIF.
-    for i in range(40):
+    for i in range(SCALE * 40):
         n_tok = rng.choice([1, 2, 4, 7, 15])
         raw = realistic_alphas(n_tok + 1, rng.choice([0, 2, 8, 20]), rng.choice([0, 3, 7, 20]),
                                rng.choice([0, 1, 3]))
@@ -260,7 +270,7 @@ def make_timestamp_cases():
         add("core", f"core-match-{i}", w, peaks, tokens, rng.choice([0, 0, 500]), shift, up)
 
     # Core: random arrays, counts do not match (fallback), plus edge values.
-    for i in range(25):
+    for i in range(SCALE * 25):
         t = rng.randint(1, 60)
         w = torch.tensor(nrng.uniform(0, 1, t).astype(np.float32))
         p = torch.tensor(nrng.uniform(0, 1.2, t).astype(np.float32))
@@ -275,7 +285,7 @@ def make_timestamp_cases():
 
 
 def main():
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else OUT
+    out = Path(ARGS.out) if ARGS.out else OUT
     data = {
         "generator": "Tools/gen_text_fixtures.py",
         "funasr_version": funasr.__version__,
