@@ -35,7 +35,9 @@ enum Attention {
                 transA: false, transB: true, m: queries, n: keys, k: headDim, alpha: scale,
                 a: q.data + off, lda: q.stride, b: k.data + off, ldb: k.stride,
                 c: scores.data, ldc: keys)
-            for r in 0..<queries { Kernels.softmaxRow(scores.row(r), n: keys, valid: keys) }
+            Parallel.forRanges(queries, cost: keys * 8) { rows in
+                for r in rows { Kernels.softmaxRow(scores.row(r), n: keys, valid: keys) }
+            }
             BLAS.gemm(
                 transA: false, transB: false, m: queries, n: headDim, k: keys,
                 a: scores.data, lda: keys, b: v.data + off, ldb: v.stride,

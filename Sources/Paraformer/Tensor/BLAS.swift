@@ -64,6 +64,7 @@ public enum BLAS {
 
     /// Sets the BLAS thread count for the whole process.
     public static func setThreads(_ n: Int) {
+        Parallel.threads = max(1, n)
         #if !canImport(Accelerate)
             openblas_set_num_threads(Int32(max(1, n)))
         #endif

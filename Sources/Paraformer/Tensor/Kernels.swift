@@ -55,13 +55,15 @@ public enum Kernels {
         let g = gamma.data
         let b = beta.data
         let invD = 1 / Float(d)
-        for r in 0..<x.rows {
-            let xr = x.row(r)
-            let yr = out.row(r)
-            let mean = SIMDMath.sum(xr, d) * invD
-            let variance = SIMDMath.sumOfSquaredDeviations(xr, d, from: mean) * invD
-            let inv = 1 / (variance + eps).squareRoot()
-            for i in 0..<d { yr[i] = (xr[i] - mean) * inv * g[i] + b[i] }
+        Parallel.forRanges(x.rows, cost: d * 4) { rows in
+            for r in rows {
+                let xr = x.row(r)
+                let yr = out.row(r)
+                let mean = SIMDMath.sum(xr, d) * invD
+                let variance = SIMDMath.sumOfSquaredDeviations(xr, d, from: mean) * invD
+                let inv = 1 / (variance + eps).squareRoot()
+                for i in 0..<d { yr[i] = (xr[i] - mean) * inv * g[i] + b[i] }
+            }
         }
     }
 
@@ -107,18 +109,17 @@ public enum Kernels {
         if !accumulate { out.fill(0) }
         guard frames > 0 else { return }
         let batches = x.rows / frames
-        for b in 0..<batches {
-            let xb = x.data + b * frames * c
-            let ob = out.data + b * frames * c
-            for j in 0..<k {
-                let w = weight.data + j * c
-                let shift = j - leftPad  // out[t] uses x[t + shift]
-                let t0 = max(0, -shift)
-                let t1 = min(frames, frames - shift)
-                if t0 >= t1 { continue }
-                for t in t0..<t1 {
-                    let src = xb + (t + shift) * c
-                    let dst = ob + t * c
+        Parallel.forRanges(batches * frames, cost: c * k) { range in
+            for row in range {
+                let b = row / frames
+                let t = row % frames
+                let xb = x.data + b * frames * c
+                let dst = out.data + row * c
+                for j in 0..<k {
+                    let s = t + j - leftPad  // out[t] uses x[t + j − leftPad]
+                    guard s >= 0 && s < frames else { continue }
+                    let w = weight.data + j * c
+                    let src = xb + s * c
                     for i in 0..<c { dst[i] += w[i] * src[i] }
                 }
             }
