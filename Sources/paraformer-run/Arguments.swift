@@ -28,6 +28,9 @@ struct Arguments: ParsableArguments {
         valueName: "index"))
     var channel: Int?
 
+    @Flag(help: "Timestamps exactly as FunASR 1.4.16 computes them (it swaps two CIF arrays; see README).")
+    var funasr1416Timestamps = false
+
     static var defaultModelPath: String {
         // The bundled model, relative to the package root (where `swift run` runs).
         "Weights/paraformer-zh-small.gguf"
@@ -53,5 +56,6 @@ struct Arguments: ParsableArguments {
 func makeOptions(from args: Arguments) -> RecognizerOptions {
     RecognizerOptions(
         threads: args.threads, batchSize: args.batchSize,
-        channel: args.channel.map { ChannelSelection.channel($0) } ?? .mix)
+        channel: args.channel.map { ChannelSelection.channel($0) } ?? .mix,
+        timestampOrder: args.funasr1416Timestamps ? .funasr1416 : .intended)
 }

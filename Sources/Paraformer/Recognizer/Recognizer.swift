@@ -8,11 +8,19 @@ public struct RecognizerOptions: Sendable, Equatable {
     public var batchSize: Int
     /// How multi-channel audio becomes mono.
     public var channel: ChannelSelection
+    /// Which CIF arrays feed the timestamp predictor. `.intended` (the default) is FunASR's
+    /// fixed behaviour (issue #3723, PR #3716); `.funasr1416` reproduces FunASR 1.4.16, which
+    /// passes them swapped, bit for bit.
+    public var timestampOrder: TimestampPredictor.ArgumentOrder
 
-    public init(threads: Int? = nil, batchSize: Int = 1, channel: ChannelSelection = .mix) {
+    public init(
+        threads: Int? = nil, batchSize: Int = 1, channel: ChannelSelection = .mix,
+        timestampOrder: TimestampPredictor.ArgumentOrder = .intended
+    ) {
         self.threads = threads
         self.batchSize = batchSize
         self.channel = channel
+        self.timestampOrder = timestampOrder
     }
 }
 
@@ -35,8 +43,6 @@ public final class Recognizer: @unchecked Sendable {
     let file: GGUFFile
     let frontend: OfflineFrontend
     private let pool = WorkspacePool()
-    /// How CIF arrays feed the timestamp predictor (FunASR 1.4.16's argument order by default).
-    let timestampOrder: TimestampPredictor.ArgumentOrder
 
     /// Loads (memory-maps) `modelPath`, validates every tensor, and prepares the frontend.
     /// - Throws: `ParaformerError` naming what is wrong with the file or options.
@@ -56,7 +62,6 @@ public final class Recognizer: @unchecked Sendable {
         let hp = model.hparams
         tokens = try TokenTable(file: file, vocabSize: hp.vocabSize)
         frontend = try OfflineFrontend(file: file, hparams: hp)
-        timestampOrder = .funasr1416
     }
 
     // MARK: - Transcription
@@ -134,7 +139,7 @@ public final class Recognizer: @unchecked Sendable {
         let pieces = kept.map { tokens[$0] }
         let text = TextPostprocessor.text(from: pieces)
         let tokenTimes = TimestampPredictor.paraformerTimestamps(
-            alphas: out.firing.alphas, tokens: pieces, order: timestampOrder)
+            alphas: out.firing.alphas, tokens: pieces, order: options.timestampOrder)
         let (tsText, words, spans) = TextPostprocessor.postprocess(tokens: pieces, timestamps: tokenTimes)
         var tokenList: [Token] = []
         for (i, id) in kept.enumerated() {
