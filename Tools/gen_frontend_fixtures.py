@@ -22,6 +22,9 @@ Writes into Tests/ParaformerTests/Fixtures/frontend/:
     <case>.online.<cfg>.feats                [sum(counts), 560]
   and metadata frontend.cases (string array).
 
+Rerunning rewrites every file: the float WAV (libsndfile's PEAK chunk has a timestamp) and
+the OGG (random stream serial) change bytes, so commit them together with expected.gguf.
+
 Usage: ~/.venvs/funasr/bin/python Tools/gen_frontend_fixtures.py [--out DIR]
 """
 

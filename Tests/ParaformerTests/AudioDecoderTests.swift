@@ -15,7 +15,7 @@ final class AudioDecoderTests: XCTestCase {
         try? FileManager.default.removeItem(at: tmp)
     }
 
-    private func write(_ name: String, _ bytes: [UInt8]) throws -> URL {
+    fileprivate func write(_ name: String, _ bytes: [UInt8]) throws -> URL {
         let url = tmp.appendingPathComponent(name)
         try Data(bytes).write(to: url)
         return url
@@ -185,6 +185,18 @@ final class AudioDecoderTests: XCTestCase {
         }
         XCTAssertThrowsError(try AudioDecoder.fromPCM16(Data([1, 2, 3]), sampleRate: 16000)) {
             guard case .invalidAudio? = $0 as? ParaformerError else { return XCTFail("\($0)") }
+        }
+    }
+}
+
+extension AudioDecoderTests {
+    func testErrorMessagesAreOneSentenceNamingTheFile() throws {
+        let url = try write("junk.flac", Array("not audio".utf8))
+        XCTAssertThrowsError(try AudioDecoder.load(contentsOf: url)) { error in
+            let text = "\(error)"
+            print(text)
+            XCTAssertTrue(text.hasPrefix("Cannot decode audio \(url.path): "), text)
+            XCTAssertFalse(text.hasSuffix(".."), text)
         }
     }
 }

@@ -14,6 +14,7 @@ public enum ChannelSelection: Sendable, Equatable {
 
 /// Mono audio: samples (nominally in [-1, 1]) and their rate.
 public struct AudioBuffer: Sendable, Equatable {
+    /// One value per sample; file decoders give [-1, 1] for integer formats.
     public let samples: [Float]
     /// Samples per second.
     public let sampleRate: Int
@@ -64,7 +65,7 @@ public enum AudioDecoder {
         let path = url.path
         var info = SF_INFO()
         guard let file = sf_open(path, Int32(SFM_READ), &info) else {
-            var reason = String(cString: sf_strerror(nil))
+            var reason = sndfileMessage(sf_strerror(nil))
             if !FileManager.default.fileExists(atPath: path) { reason = "no such file" }
             throw ParaformerError.audioDecodingFailed(path: path, reason: reason)
         }
@@ -86,7 +87,7 @@ public enum AudioDecoder {
         var info = SF_INFO()
         let user = Unmanaged.passUnretained(reader).toOpaque()
         guard let file = sf_open_virtual(&io, Int32(SFM_READ), &info, user) else {
-            throw ParaformerError.audioDecodingFailed(path: name, reason: String(cString: sf_strerror(nil)))
+            throw ParaformerError.audioDecodingFailed(path: name, reason: sndfileMessage(sf_strerror(nil)))
         }
         defer {
             sf_close(file)
@@ -148,9 +149,10 @@ public enum AudioDecoder {
                     + "...\(supportedSampleRates.upperBound) Hz")
         }
         // Read in blocks until libsndfile stops: the header's frame count may be wrong.
+        // (The hint is capped: some headers declare an unknown length as SF_COUNT_MAX.)
         var interleaved: [Float] = []
-        interleaved.reserveCapacity(Int(clamping: max(info.frames, 0)) * channels)
-        let block = 16384
+        interleaved.reserveCapacity(Int(clamping: min(max(info.frames, 0), 1 << 22)) * channels)
+        let block = max(1, 65536 / channels)
         var buffer = [Float](repeating: 0, count: block * channels)
         while true {
             let n = buffer.withUnsafeMutableBufferPointer {
@@ -161,11 +163,19 @@ public enum AudioDecoder {
         }
         let status = sf_error(file)
         if status != 0 {
-            throw ParaformerError.audioDecodingFailed(path: source, reason: String(cString: sf_error_number(status)))
+            throw ParaformerError.audioDecodingFailed(path: source, reason: sndfileMessage(sf_error_number(status)))
         }
         guard !interleaved.isEmpty else { throw ParaformerError.emptyAudio(source: source) }
         let mono = try mixDown(interleaved, channels: channels, channel: channel, source: source)
         return try AudioBuffer(samples: mono, sampleRate: Int(info.samplerate), source: source)
+    }
+
+    /// libsndfile's message without its final period (the error description adds one).
+    private static func sndfileMessage(_ message: UnsafePointer<CChar>?) -> String {
+        guard let message else { return "libsndfile failed" }
+        var text = String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines)
+        while text.hasSuffix(".") { text.removeLast() }
+        return text.isEmpty ? "libsndfile failed" : text
     }
 
     /// Mean over channels (FunASR: `data.mean(-1)`, float32) or one channel.

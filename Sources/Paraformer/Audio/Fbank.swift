@@ -15,6 +15,7 @@ public struct FbankOptions: Sendable, Equatable {
     /// Hop in milliseconds (`frontend_conf.frame_shift`).
     public var frameShiftMs: Double = 10
 
+    /// FunASR's defaults unless given.
     public init(sampleRate: Int = 16000, numMelBins: Int = 80, frameLengthMs: Double = 25,
                 frameShiftMs: Double = 10) {
         self.sampleRate = sampleRate
@@ -42,9 +43,11 @@ public struct FbankOptions: Sendable, Equatable {
 /// A value type with no mutable state: share it across threads. Each `compute` call makes
 /// its own scratch (one FFT buffer per call, nothing per frame).
 public struct FbankComputer: Sendable {
+    /// The options it was made with.
     public let options: FbankOptions
-    /// Samples per window (W) and per hop (S), as torchaudio rounds them.
+    /// Samples per window (W), as torchaudio rounds it: int(fs · ms · 0.001).
     public let windowSize: Int
+    /// Samples per hop (S), rounded the same way.
     public let windowShift: Int
     /// FFT length P: the next power of two ≥ W.
     let paddedSize: Int

@@ -14,6 +14,7 @@ public struct LFR: Sendable, Equatable {
     /// Hop in input frames (`frontend_conf.lfr_n`).
     public let n: Int
 
+    /// - Precondition: m ≥ 1 and n ≥ 1.
     public init(m: Int = 7, n: Int = 6) {
         precondition(m >= 1 && n >= 1, "LFR m \(m), n \(n)")
         self.m = m
@@ -46,7 +47,9 @@ public struct LFR: Sendable, Equatable {
 /// ```
 /// `shift` holds negated means, `scale` inverse standard deviations.
 public struct CMVN: Sendable, Equatable {
+    /// Added first: the negated means (am.mvn `<AddShift>`), [D].
     public let shift: [Float]
+    /// Multiplied next: inverse standard deviations (am.mvn `<Rescale>`), [D].
     public let scale: [Float]
 
     /// - Throws: `ParaformerError.invalidMetadata` if the arrays differ in length, are

@@ -9,8 +9,11 @@
 /// of two, mel bank for that size). A single sample, where FunASR fails an assertion, gives
 /// no frames: `features` returns [0, 560].
 public struct OfflineFrontend: Sendable {
+    /// Stage 1: log-mel fbank, [T, 80].
     public let fbank: FbankComputer
+    /// Stage 2: LFR stacking, [ceil(T/6), 560].
     public let lfr: LFR
+    /// Stage 3: normalisation with the model's am.mvn values.
     public let cmvn: CMVN
 
     /// - Parameters:

@@ -18,6 +18,7 @@
 ///
 /// Per stream, not thread-safe; the `OfflineFrontend` it reads is shared.
 public final class OnlineFrontend {
+    /// The shared configuration: fbank, LFR, CMVN.
     public let frontend: OfflineFrontend
     /// Samples not yet covered by a whole fbank frame (< 400 after every call).
     private var waveformCache: [Float] = []
@@ -27,6 +28,7 @@ public final class OnlineFrontend {
     private var seeded = false
     private var finished = false
 
+    /// A new stream reading `frontend`'s configuration.
     public init(frontend: OfflineFrontend) {
         self.frontend = frontend
     }

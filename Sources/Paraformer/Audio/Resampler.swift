@@ -17,7 +17,9 @@ import Foundation
 /// non-zero taps of each phase are kept (|t| < 6; the clamped ones are 0 in float32), so
 /// the kernel is O(o + n) even for coprime rates such as 44 101 → 16 000.
 public struct Resampler: Sendable {
+    /// Rate of the input, in Hz.
     public let inputRate: Int
+    /// Rate of the output, in Hz.
     public let outputRate: Int
     /// Rates divided by their gcd (torchaudio's `orig_freq // gcd`, `new_freq // gcd`).
     let orig: Int
