@@ -1,0 +1,246 @@
+import ArgumentParser
+import Foundation
+import Paraformer
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Options of data-set mode (FunASR's `infer.sh`: `wav.scp` in, `1best_recog` out, CER).
+struct DataSetArguments: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Kaldi data directory: DIR/wav.scp (`id path` per line; paths may be relative to DIR) and, "
+            + "optionally, DIR/text (references: the CER is written to OUT/1best_recog/text.cer).",
+        valueName: "dir"))
+    var dataDir: String?
+
+    @Option(help: ArgumentHelp(
+        "Output directory: OUT/1best_recog/{text,token,timestamp,text.cer} in FunASR's formats. "
+            + "Rerunning with the same OUT resumes: utterances already there are not decoded again.",
+        valueName: "dir"))
+    var outputDir: String?
+
+    @Option(help: ArgumentHelp(
+        "Parallel decoding jobs sharing one memory-mapped model (default: 1). With more than one "
+            + "job, BLAS runs one thread per job and --threads is ignored.",
+        valueName: "n"))
+    var jobs: Int = 1
+
+    @Option(help: ArgumentHelp(
+        "Decode only the K-th of N contiguous slices of wav.scp (K from 1), for job arrays; "
+            + "join the shard outputs with --merge.",
+        valueName: "K/N"))
+    var shard: String?
+
+    @Option(
+        parsing: .upToNextOption,
+        help: ArgumentHelp(
+            "Join these shard output directories into --output-dir (in --data-dir's wav.scp "
+                + "order when given, and recompute the CER against its text).",
+            valueName: "dir"))
+    var merge: [String] = []
+
+    @Option(help: ArgumentHelp(
+        "Unit of text.cer: char (FunASR's recipe: characters, English spelled out) or word "
+            + "(whitespace-separated, funasr.metrics.wer as is) (default: char).",
+        valueName: "unit"))
+    var cerUnit: String = ErrorRateUnit.char.rawValue
+
+    @Flag(help: "No progress bar, even when standard error is a terminal.")
+    var noProgress = false
+
+    /// Whether data-set mode was asked for.
+    var isActive: Bool { dataDir != nil || !merge.isEmpty }
+
+    func validate() throws {
+        guard isActive else { return }
+        guard outputDir != nil else { throw ValidationError("--output-dir is required with --data-dir or --merge.") }
+        guard jobs >= 1 && jobs <= 256 else {
+            throw ValidationError("--jobs must be between 1 and 256 (got \(jobs)).")
+        }
+        guard ErrorRateUnit(rawValue: cerUnit) != nil else {
+            throw ValidationError("--cer-unit must be one of: "
+                + ErrorRateUnit.allCases.map(\.rawValue).joined(separator: ", ") + " (got \(cerUnit)).")
+        }
+        if let shard {
+            do { _ = try ShardSpec(parsing: shard) } catch { throw ValidationError("\(error)") }
+            if !merge.isEmpty { throw ValidationError("--shard and --merge cannot be combined.") }
+        }
+    }
+}
+
+/// Runs data-set mode: decodes (`--data-dir`) or joins shards (`--merge`). Returns the exit
+/// status: 0 all decoded, 1 some utterances failed or wav.scp lines were skipped, 2 nothing could
+/// be done (model, data directory or output not usable).
+func runDataSet(_ args: DataSetArguments, model: String, threads: Int, batchSize: Int, json: Bool) throws
+    -> Int32
+{
+    let out = URL(fileURLWithPath: args.outputDir ?? ".")
+    let unit = ErrorRateUnit(rawValue: args.cerUnit) ?? .char
+    let dataDir = args.dataDir.map { URL(fileURLWithPath: $0) }
+    var scp: WavScp?
+    if let dataDir {
+        do {
+            scp = try WavScp(contentsOf: dataDir.appendingPathComponent("wav.scp"))
+        } catch {
+            printError("error: \(error)")
+            return 2
+        }
+        for problem in scp!.problems { printError("warning: \(problem)") }
+    }
+    let reference = dataDir.map { $0.appendingPathComponent("text") }
+        .flatMap { FileManager.default.fileExists(atPath: $0.path) ? $0 : nil }
+
+    if !args.merge.isEmpty {
+        do {
+            let output = try RecogOutput.merge(
+                shards: args.merge.map { URL(fileURLWithPath: $0) }, into: out,
+                order: scp?.entries.map(\.id))
+            printError("Merged \(output.count) utterances from \(args.merge.count) shard(s) into \(output.directory.path).")
+            let report = try reference.map { try output.writeErrorRate(referenceFile: $0, unit: unit) }
+            if let report { printErrorRate(report) }
+            if json { print(summaryJSON(utterances: output.count, summary: nil, report: report)) }
+            if let scp, output.count < scp.entries.count {
+                printError("warning: \(scp.entries.count - output.count) utterance(s) of wav.scp are in no shard output (failed or not decoded).")
+                return 1
+            }
+            return 0
+        } catch {
+            printError("error: \(error)")
+            return 2
+        }
+    }
+
+    guard let scp else { return 2 }
+    let shard = try args.shard.map { try ShardSpec(parsing: $0) } ?? .all
+    let entries = Array(shard.slice(scp.entries))
+    let recognizer: Recognizer
+    let output: RecogOutput
+    do {
+        // OpenBLAS has one process-wide pool: with parallel jobs each call must stay on its thread.
+        recognizer = try Recognizer(
+            modelPath: model,
+            options: RecognizerOptions(threads: args.jobs > 1 ? 1 : threads, batchSize: batchSize))
+        output = try RecogOutput(outputDirectory: out)
+    } catch {
+        printError("error: \(error)")
+        return 2
+    }
+    let decoder = DataSetDecoder<AudioBuffer>(
+        jobs: args.jobs, batchSize: batchSize,
+        load: { try AudioDecoder.load(contentsOf: $0.url, channel: recognizer.options.channel) },
+        decode: { try recognizer.transcribe(batch: $0) })
+    let bar = ProgressBar(enabled: !args.noProgress && isatty(STDERR_FILENO) != 0)
+    let summary: DataSetSummary
+    do {
+        summary = try decoder.run(entries: entries, output: output) { progress, failures in
+            for f in failures { bar.printAbove("error: \(f.id) (\(f.path)): \(f.message)") }
+            bar.update(progress)
+        }
+    } catch {
+        bar.finish()
+        printError("error: \(error)")
+        return 2
+    }
+    bar.finish()
+    writeFailures(summary.failures, to: out.appendingPathComponent("failed"))
+
+    var report: ErrorRateReport?
+    if let reference {
+        do {
+            report = try output.writeErrorRate(referenceFile: reference, unit: unit)
+        } catch {
+            printError("error: \(error)")
+        }
+    }
+    printError(
+        "\(summary.decoded) decoded, \(summary.resumed) already done, \(summary.failures.count) failed "
+            + "of \(summary.utterances) utterances" + (shard == .all ? "" : " (shard \(shard))")
+            + String(format: "; %.1f s of audio in %.1f s, RTF %.4f", summary.audioSeconds,
+                summary.wallSeconds, summary.realTimeFactor))
+    if let report { printErrorRate(report) }
+    if json { print(summaryJSON(utterances: entries.count, summary: summary, report: report)) }
+    return summary.failures.isEmpty && scp.problems.isEmpty ? 0 : 1
+}
+
+/// The last three lines of `text.cer`, as FunASR's recipes show them (`tail -n 3`).
+private func printErrorRate(_ report: ErrorRateReport) {
+    for line in report.render().split(separator: "\n").suffix(3) { printError(String(line)) }
+}
+
+/// `OUT/failed`: `id path message` per failed utterance of the last run; removed when none.
+private func writeFailures(_ failures: [DataSetSummary.Failure], to url: URL) {
+    if failures.isEmpty {
+        try? FileManager.default.removeItem(at: url)
+        return
+    }
+    let text = failures.map { "\($0.id)\t\($0.path)\t\($0.message)\n" }.joined()
+    try? Data(text.utf8).write(to: url, options: .atomic)
+}
+
+private func summaryJSON(utterances: Int, summary: DataSetSummary?, report: ErrorRateReport?) -> String {
+    struct ErrorRateJSON: Encodable {
+        let unit_count: Int, errors: Int, insertions: Int, deletions: Int, substitutions: Int
+        let rate: Double
+    }
+    struct SummaryJSON: Encodable {
+        let utterances: Int
+        let decoded: Int?, resumed: Int?, failed: [String]?
+        let audio_seconds: Double?, wall_seconds: Double?, rtf: Double?
+        let error_rate: ErrorRateJSON?
+    }
+    let t = report?.total
+    let value = SummaryJSON(
+        utterances: utterances, decoded: summary?.decoded, resumed: summary?.resumed,
+        failed: summary?.failures.map(\.id), audio_seconds: summary?.audioSeconds,
+        wall_seconds: summary?.wallSeconds, rtf: summary?.realTimeFactor,
+        error_rate: t.map {
+            ErrorRateJSON(
+                unit_count: $0.words, errors: $0.errors, insertions: $0.insertions,
+                deletions: $0.deletions, substitutions: $0.substitutions, rate: report!.errorRate)
+        })
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+    return (try? encoder.encode(value)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
+}
+
+/// A one-line progress bar on standard error (a terminal only): done/total, failures,
+/// utterances per second, running real-time factor, time left.
+private final class ProgressBar {
+    let enabled: Bool
+    private var last = Date.distantPast
+    private var shown = false
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(_ p: DataSetProgress) {
+        guard enabled else { return }
+        let finished = p.decoded + p.failed
+        guard finished == p.total || Date().timeIntervalSince(last) >= 0.1 else { return }
+        last = Date()
+        let width = 30
+        let fraction = p.total > 0 ? Double(finished) / Double(p.total) : 1
+        let filled = Int(fraction * Double(width))
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        let rate = p.utterancesPerSecond
+        let eta = rate > 0 ? Int(Double(p.total - finished) / rate) : 0
+        var line = "[\(bar)] \(finished)/\(p.total)"
+        if p.failed > 0 { line += " (\(p.failed) failed)" }
+        line += String(format: "  %.1f utt/s  RTF %.4f  ETA %d:%02d", rate, p.realTimeFactor, eta / 60, eta % 60)
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+        shown = true
+    }
+
+    /// Prints a message line without garbling the bar.
+    func printAbove(_ message: String) {
+        if enabled && shown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        printError(message)
+    }
+
+    func finish() {
+        if enabled && shown { FileHandle.standardError.write(Data("\n".utf8)) }
+        shown = false
+    }
+}
