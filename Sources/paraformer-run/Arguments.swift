@@ -28,6 +28,9 @@ struct Arguments: ParsableArguments {
         valueName: "index"))
     var channel: Int?
 
+    @Flag(help: "Print model load time, per-stage times and the real-time factor to standard error.")
+    var timings = false
+
     @Flag(help: "Timestamps exactly as FunASR 1.4.16 computes them (it swaps two CIF arrays; see README).")
     var funasr1416Timestamps = false
 

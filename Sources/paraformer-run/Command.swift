@@ -20,8 +20,11 @@ struct ParaformerRun: ParsableCommand {
 
     func run() throws {
         let recognizer: Recognizer
+        let clock = ContinuousClock()
+        let loadStart = clock.now
         do {
             recognizer = try Recognizer(modelPath: args.model, options: makeOptions(from: args))
+            if args.timings { printError("load: \(formatSeconds(clock.now - loadStart))") }
         } catch {
             printError("error: \(error)")
             throw ExitCode(2)
@@ -45,6 +48,7 @@ struct ParaformerRun: ParsableCommand {
                 for ((path, _), r) in zip(loaded, results) {
                     let key = utteranceKey(path)
                     print(args.json ? jsonLine(key: key, r) : plainLine(key: key, r))
+                    if args.timings { printError(timingLine(key: key, r)) }
                 }
             } catch {
                 printError("error: \(error)")

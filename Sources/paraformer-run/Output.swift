@@ -39,6 +39,22 @@ func jsonString(_ s: String) -> String {
     return out + "\""
 }
 
+/// `key: audio 10.00 s, frontend …, encoder …, predictor …, decoder … (RTF …)`; in a batch the
+/// stage times are the whole batch's.
+func timingLine(key: String, _ r: RecognitionResult) -> String {
+    let t = r.timings
+    func ms(_ s: Double) -> String { String(format: "%.1f ms", s * 1000) }
+    let rtf = r.duration > 0 ? t.total / r.duration : 0
+    return "\(key): audio \(String(format: "%.2f", r.duration)) s, frontend \(ms(t.frontend)), "
+        + "encoder \(ms(t.encoder)), predictor \(ms(t.predictor)), decoder \(ms(t.decoder)), "
+        + "RTF \(String(format: "%.4f", rtf))"
+}
+
+func formatSeconds(_ d: Duration) -> String {
+    let (s, atto) = d.components
+    return String(format: "%.3f s", Double(s) + Double(atto) * 1e-18)
+}
+
 /// Writes a line to standard error.
 func printError(_ message: String) {
     FileHandle.standardError.write((message + "\n").data(using: .utf8)!)
