@@ -16,11 +16,11 @@ struct Arguments: ParsableArguments {
     @Flag(help: "Print one JSON object per file (FunASR's result shape: key, text, timestamp) plus tokens.")
     var json = false
 
-    @Option(help: ArgumentHelp("BLAS threads (default: 1).", valueName: "n"))
+    @Option(help: ArgumentHelp("BLAS threads", valueName: "n"))
     var threads: Int = 1
 
     @Option(help: ArgumentHelp(
-        "Files decoded together in one padded forward pass (default: 1).", valueName: "n"))
+        "Files decoded together in one padded forward pass", valueName: "n"))
     var batchSize: Int = 1
 
     @Option(help: ArgumentHelp(
@@ -48,9 +48,6 @@ struct Arguments: ParsableArguments {
         }
         if let channel, channel < 0 {
             throw ValidationError("--channel must be 0 or more (got \(channel)).")
-        }
-        if files.isEmpty {
-            throw ValidationError("Give at least one audio file.")
         }
     }
 }

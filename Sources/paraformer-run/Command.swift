@@ -17,8 +17,22 @@ struct ParaformerRun: ParsableCommand {
             """)
 
     @OptionGroup var args: Arguments
+    @OptionGroup(title: "Data-set decoding (Kaldi wav.scp in, FunASR's 1best_recog out)")
+    var dataSet: DataSetArguments
+
+    func validate() throws {
+        if !dataSet.isActive && args.files.isEmpty {
+            throw ValidationError("Give at least one audio file, or --data-dir.")
+        }
+    }
 
     func run() throws {
+        if dataSet.isActive {
+            let status = try runDataSet(
+                dataSet, model: args.model, threads: args.threads, batchSize: args.batchSize, json: args.json)
+            if status != 0 { throw ExitCode(status) }
+            return
+        }
         let recognizer: Recognizer
         let clock = ContinuousClock()
         let loadStart = clock.now

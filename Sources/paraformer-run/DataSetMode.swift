@@ -23,7 +23,7 @@ struct DataSetArguments: ParsableArguments {
     var outputDir: String?
 
     @Option(help: ArgumentHelp(
-        "Parallel decoding jobs sharing one memory-mapped model (default: 1). With more than one "
+        "Parallel decoding jobs sharing one memory-mapped model. With more than one "
             + "job, BLAS runs one thread per job and --threads is ignored.",
         valueName: "n"))
     var jobs: Int = 1
@@ -44,7 +44,7 @@ struct DataSetArguments: ParsableArguments {
 
     @Option(help: ArgumentHelp(
         "Unit of text.cer: char (FunASR's recipe: characters, English spelled out) or word "
-            + "(whitespace-separated, funasr.metrics.wer as is) (default: char).",
+            + "(whitespace-separated, funasr.metrics.wer as is).",
         valueName: "unit"))
     var cerUnit: String = ErrorRateUnit.char.rawValue
 
