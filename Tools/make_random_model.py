@@ -55,7 +55,7 @@ import funasr_oracle as fo  # noqa: E402
 SIZES = {
     # d, heads, ffn, enc blocks, enc shift, dec blocks, att_layer_num, vocab
     "tiny": dict(d=64, heads=2, ffn=128, enc_blocks=3, enc_shift=0, dec_blocks=2, att_layers=2, vocab=60),
-    "small": dict(d=128, heads=4, ffn=256, enc_blocks=5, enc_shift=2, dec_blocks=4, att_layers=2, vocab=320),
+    "small": dict(d=80, heads=4, ffn=160, enc_blocks=4, enc_shift=2, dec_blocks=4, att_layers=2, vocab=300),
     "large": dict(d=512, heads=4, ffn=2048, enc_blocks=50, enc_shift=0, dec_blocks=16, att_layers=16, vocab=8404),
 }
 ONLINE_ENC_SHIFT = 0  # the released streaming model has encoder sanm_shfit 0
@@ -170,16 +170,15 @@ def make_tokens(vocab: int, seed: int) -> list:
     n_body = vocab - 4
     seen = set()
     chinese = [c for c in dict.fromkeys(CHINESE) if "\u4e00" <= c <= "\u9fff"]
-    if vocab > 2000:
-        # large: fill with CJK code points as the real 8404 vocabulary is mostly characters
-        extra = [chr(c) for c in range(0x4E00, 0x9FA6)]
-        chinese = list(dict.fromkeys(chinese + extra))
+    # fill with CJK code points (the real 8404 vocabulary is mostly characters)
+    extra = [chr(c) for c in range(0x4E00, 0x9FA6)]
+    chinese = list(dict.fromkeys(chinese + extra))
     words = list(ENGLISH_WORDS)
     pieces = list(BPE_PIECES)
     if vocab > 2000:
         syl = list(_syllables())
-        words += [s for s in syl if len(s) >= 3][:560]
-        pieces += [s + "@@" for s in syl][:460]
+        words = list(dict.fromkeys(words + [s for s in syl if len(s) >= 3]))[:580]
+        pieces = list(dict.fromkeys(pieces + [s + "@@" for s in syl]))[:477]
     # proportions: ~55% chinese, ~15% words, ~12% pieces, letters, misc
     n_letters = min(len(LETTERS), max(6, n_body // 10))
     n_misc = len(MISC) if n_body >= 40 else 2
@@ -315,12 +314,16 @@ def quick_decode(model, feats, hs, tokens):
     """Offline-style decode of the calibration audio: (tokens/s, distinct ids, ids)."""
     import torch
 
+    from funasr.models.paraformer.model import Paraformer
+
     n_tok, secs, ids_all = 0, 0.0, []
     with torch.no_grad():
         for f, h in zip(feats, hs):
             enc = h[None]
             lens = torch.tensor([enc.shape[1]])
-            emb, tn, alphas, peaks = model.calc_predictor(enc, lens)
+            # base-class (offline) predictor: ParaformerStreaming.calc_predictor needs
+            # training-time chunk masks
+            emb, tn, alphas, peaks = Paraformer.calc_predictor(model, enc, lens)
             n = int(tn.round().long().max())
             secs += f.shape[0] * 0.06
             if n < 1:
