@@ -1,3 +1,5 @@
+import Foundation
+
 /// Vectorised float math for the row kernels (softmax, LayerNorm): 16 lanes at a time, which the
 /// compiler maps to AVX-512 or 2 × AVX2 (NEON on ARM), with scalar tails.
 enum SIMDMath {
@@ -14,16 +16,37 @@ enum SIMDMath {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
     }
 
+    /// |a| by clearing the sign bit (integer ops on SIMD types compile to vector code).
+    @inline(__always)
+    static func abs(_ a: V) -> V {
+        unsafeBitCast(unsafeBitCast(a, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF, to: V.self)
+    }
+
+    /// max(y, 0), exactly: y + |y| is 2y or 0 without rounding. (The standard library's
+    /// `pointwiseMax` and lane masks compile to lane-by-lane code on baseline x86-64.)
+    @inline(__always)
+    static func relu(_ y: V) -> V { (y + abs(y)) * 0.5 }
+
+    /// Lane-wise max of finite values as a + relu(b − a): exactly a where a ≥ b, within an
+    /// ulp of b otherwise.
+    @inline(__always)
+    static func max(_ a: V, _ b: V) -> V { a + relu(b - a) }
+
     /// e^x for each lane: x = n·ln2 + r with |r| ≤ ln2/2, e^r by a degree-6 polynomial,
-    /// 2^n by building the exponent bits. Relative error ≈ 2e-7 for x in [-87, 88];
-    /// smaller x flush to 0, larger saturate.
+    /// 2^n by building the exponent bits. Relative error ≈ 2e-7 for finite x in [-87, 88]; x is
+    /// clamped to that range (so e^-100 gives 1.2e-38, not 0). Branch- and mask-free. Inputs
+    /// must be finite.
     @inline(__always)
     static func exp(_ x: V) -> V {
         let lo = V(repeating: -87.33654)
         let hi = V(repeating: 88.37626)
-        let xc = x.replacing(with: lo, where: x .< lo).replacing(with: hi, where: x .> hi)
-        let log2e = V(repeating: 1.442_695_04)
-        let n = (xc * log2e).rounded(.toNearestOrEven)
+        let xc = max(x, lo) - relu(x - hi)  // exactly x inside [lo, hi]
+        // Round x·log2(e) to an integer with the 1.5·2^23 trick: after the add, the low
+        // mantissa bits of `shifted` hold n (no float↔int conversions, which SIMD types
+        // do lane by lane).
+        let magic = V(repeating: 12_582_912)
+        let shifted = xc * V(repeating: 1.442_695_04) + magic
+        let n = shifted - magic
         // r = x − n·ln2 in two steps (Cody–Waite) to keep r exact.
         var r = xc - n * V(repeating: 0.693_359_375)
         r = r - n * V(repeating: -2.121_944_4e-4)
@@ -34,10 +57,10 @@ enum SIMDMath {
         p = p * r + V(repeating: 1.666_666_55e-1)
         p = p * r + V(repeating: 5.000_000_1e-1)
         p = p * (r * r) + r + V(repeating: 1)
-        let bits = (SIMD16<Int32>(n) &+ 127) &<< 23
-        let scale = unsafeBitCast(bits, to: V.self)
-        let result = p * scale
-        return result.replacing(with: 0, where: x .< lo)
+        // 2^n: n sits in the low bits of `shifted`; move it into the exponent field.
+        let nBits = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000
+        let scale = unsafeBitCast((nBits &+ 127) &<< 23, to: V.self)
+        return p * scale
     }
 
     /// Σ p[0..<n]
@@ -57,16 +80,20 @@ enum SIMDMath {
         return s
     }
 
-    /// max p[0..<n] (−∞ for n = 0)
+    /// max p[0..<n] of finite values (−∞ for n = 0).
     @inline(__always)
     static func max(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc = V(repeating: -.infinity)
+        var m = -Float.infinity
         var i = 0
-        while i + width <= n {
-            acc = pointwiseMax(acc, load(p + i))
-            i += width
+        if n >= width {
+            var acc = load(p)
+            i = width
+            while i + width <= n {
+                acc = max(acc, load(p + i))
+                i += width
+            }
+            for j in 0..<width { m = Swift.max(m, acc[j]) }
         }
-        var m = acc.max()
         while i < n {
             m = Swift.max(m, p[i])
             i += 1
@@ -106,14 +133,13 @@ enum SIMDMath {
             acc += e
             i += width
         }
-        if i < n {
-            // Tail through one padded vector so every element uses the same exp.
-            var tmp = V(repeating: -.infinity)
-            for j in 0..<(n - i) { tmp[j] = p[i + j] }
-            let e = exp(tmp - sv)
-            for j in 0..<(n - i) { p[i + j] = e[j] }
-            acc += e.replacing(with: 0, where: tmp .== -.infinity)
+        var tail: Float = 0
+        while i < n {
+            let e = Foundation.exp(p[i] - shift)
+            p[i] = e
+            tail += e
+            i += 1
         }
-        return acc.sum()
+        return acc.sum() + tail
     }
 }
