@@ -14,6 +14,11 @@ Streaming: add --streaming: FunASR's chunked streaming inference as in its READM
            decoder_chunk_look_back 1, is_final on the last chunk; texts concatenated).
 
 Writes OUT/hyp (id text), OUT/ref, OUT/cer_detail, OUT/summary.json; prints the CER.
+
+--fixtures DIR --tag NAME: also copy N (--fixture-count) held-out clips of 2..4 s that
+FunASR decodes correctly, one voice variant each (from meta.tsv beside wav.scp), to DIR and
+record them in DIR/transcripts.tsv (columns: file, model tag, reference, FunASR's text);
+lines of other tags are kept.
 The model's config.yaml must set frontend_conf.dither 0.0 for deterministic output.
 """
 import argparse
@@ -58,6 +63,44 @@ def decode_streaming(model, path, chunk_size=(0, 10, 5), enc_lb=4, dec_lb=1):
     return text
 
 
+def export_fixtures(args, ids, wavs, refs, hyp):
+    import shutil
+    tag = args.tag or ("online" if args.streaming else "offline")
+    meta = {}
+    mpath = os.path.join(os.path.dirname(args.wav_scp), "meta.tsv")
+    if os.path.exists(mpath):
+        rows = [l.rstrip("\n").split("\t") for l in open(mpath)]
+        head = rows[0]
+        meta = {r[0]: dict(zip(head, r)) for r in rows[1:]}
+    os.makedirs(args.fixtures, exist_ok=True)
+    tpath = os.path.join(args.fixtures, "transcripts.tsv")
+    keep = []
+    if os.path.exists(tpath):
+        keep = [l.rstrip("\n").split("\t") for l in open(tpath, encoding="utf-8")][1:]
+        keep = [r for r in keep if r[1] != tag]
+    taken = {r[0] for r in keep} | set(x for x in args.fixture_skip.split(",") if x)
+    picked, variants = [], set()
+    for uid in ids:
+        if len(picked) >= args.fixture_count:
+            break
+        m = meta.get(uid, {})
+        dur = sf.info(wavs[uid]).duration
+        v = m.get("variant", uid)
+        if f"{uid}.wav" in taken or v in variants or not (2.0 <= dur <= 4.0):
+            continue
+        if hyp.get(uid, "") != refs[uid].replace(" ", ""):
+            continue
+        variants.add(v)
+        picked.append(uid)
+        shutil.copyfile(wavs[uid], os.path.join(args.fixtures, f"{uid}.wav"))
+        keep.append([f"{uid}.wav", tag, refs[uid].replace(" ", ""), hyp.get(uid, "")])
+    with open(tpath, "w", encoding="utf-8") as f:
+        f.write("file\tmodel\treference\tfunasr\n")
+        for r in sorted(keep, key=lambda r: (r[1], r[0])):
+            f.write("\t".join(r) + "\n")
+    print(f"fixtures: {picked} -> {args.fixtures}", file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
@@ -67,6 +110,10 @@ def main():
     ap.add_argument("--streaming", action="store_true")
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--fixtures", default=None)
+    ap.add_argument("--tag", default=None)
+    ap.add_argument("--fixture-count", type=int, default=5)
+    ap.add_argument("--fixture-skip", default="", help="comma-separated ids not to pick")
     args = ap.parse_args()
 
     import torch
@@ -113,6 +160,8 @@ def main():
                "audio_seconds": round(audio_s, 1), "decode_seconds": round(elapsed, 1)}
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
+    if args.fixtures:
+        export_fixtures(args, ids, wavs, refs, hyp)
     print("\n".join(tail), file=sys.stderr)
     print(json.dumps(summary))
 

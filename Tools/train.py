@@ -191,7 +191,12 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-minutes", type=float, default=None)
+    ap.add_argument("--peak-lr", type=float, default=None)
+    ap.add_argument("--warmup-steps", type=int, default=None)
     ap.add_argument("--features-only", action="store_true")
+    ap.add_argument("--init", default=None,
+                    help="model.pt to start from (e.g. the offline model for the streaming one: "
+                         "same tensor names and shapes)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -199,6 +204,10 @@ def main():
     tc = conf["train"]
     if args.max_minutes is not None:
         tc["max_minutes"] = args.max_minutes
+    if args.peak_lr is not None:
+        tc["peak_lr"] = args.peak_lr
+    if args.warmup_steps is not None:
+        tc["warmup_steps"] = args.warmup_steps
     os.makedirs(args.cache, exist_ok=True)
 
     train = extract_features(args.corpus, "train", args.cache)
@@ -234,6 +243,9 @@ def main():
     torch.manual_seed(tc.get("seed", 1))
     rng = random.Random(tc.get("seed", 1))
     model = build_model(conf, len(tokens))
+    if args.init:
+        missing, unexpected = model.load_state_dict(torch.load(args.init, map_location="cpu"), strict=True)
+        log(f"initialised from {args.init}")
     nparams = sum(p.numel() for p in model.parameters())
     log(f"model {conf['model']}: {nparams/1e6:.3f} M parameters, vocab {len(tokens)}")
     opt = torch.optim.Adam(model.parameters(), lr=tc["peak_lr"], betas=(0.9, 0.98), eps=1e-9)
