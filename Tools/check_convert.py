@@ -43,7 +43,7 @@ def check(model_dir: Path, gguf_path: Path, checkpoint: Path | None = None) -> l
 
     errors = []
     cfg = fo.load_config(model_dir)
-    tokens = fo.load_tokens(fo.find_tokens_file(model_dir))
+    tokens = fo.tokens_for(model_dir, cfg)
     shift, scale = fo.load_cmvn(model_dir / "am.mvn")
     state = fo.load_state_dict(checkpoint or fo.find_checkpoint(model_dir))
     arch, kv = convert.build_metadata(cfg, tokens, shift, scale, model_dir.resolve().name)

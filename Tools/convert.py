@@ -137,7 +137,7 @@ def convert(model_dir: Path, out: Path, dtype: str = "f32", checkpoint: Path | N
     if not (model_dir / "config.yaml").exists():
         raise ConvertError(f"{model_dir}: no config.yaml")
     cfg = fo.load_config(model_dir)
-    tokens = fo.load_tokens(fo.find_tokens_file(model_dir))
+    tokens = fo.tokens_for(model_dir, cfg)
     if not (model_dir / "am.mvn").exists():
         raise ConvertError(f"{model_dir}: no am.mvn")
     shift, scale = fo.load_cmvn(model_dir / "am.mvn")

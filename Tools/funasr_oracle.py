@@ -88,6 +88,18 @@ def find_tokens_file(model_dir: Path) -> Path:
     raise FileNotFoundError(f"{model_dir}: neither tokens.json nor tokens.txt")
 
 
+def tokens_for(model_dir: Path, cfg: dict) -> List[str]:
+    """tokens.json / tokens.txt in the directory, else a token_list embedded in config.yaml
+    (old-format releases: top-level `token_list:` or `tokenizer_conf.token_list`)."""
+    try:
+        return load_tokens(find_tokens_file(model_dir))
+    except FileNotFoundError:
+        for tl in (cfg.get("token_list"), (cfg.get("tokenizer_conf") or {}).get("token_list")):
+            if isinstance(tl, list) and tl:
+                return [str(t) for t in tl]
+        raise
+
+
 def load_tokens(path: Path) -> List[str]:
     """tokens.json (JSON array) or tokens.txt.
 
