@@ -13,11 +13,16 @@ final class OfflineParityTests: XCTestCase {
     let featureTolerance: Float = 1e-3
     let encoderTolerance: Float = 1e-4
     let logitTolerance: Float = 1e-3
-    let models = ["tiny", "small"]
+    /// Committed fixtures, plus the full paraformer-large ones when PARAFORMER_LARGE_FIXTURES
+    /// names the folder `Tools/gen_model_fixtures.py all --large` filled (with large.gguf).
+    var models: [String] { ["tiny", "small"] + (Self.largeDirectory != nil ? ["large"] : []) }
     let clips = ["zh_short", "en", "mix", "zh_long"]
 
+    static let largeDirectory: String? = ProcessInfo.processInfo.environment["PARAFORMER_LARGE_FIXTURES"]
+
     static func fixture(_ name: String) -> String {
-        Bundle.module.url(forResource: "Fixtures/model/\(name)", withExtension: nil)!.path
+        if name.hasPrefix("large"), let dir = largeDirectory { return dir + "/" + name }
+        return Bundle.module.url(forResource: "Fixtures/model/\(name)", withExtension: nil)!.path
     }
 
     private func relativeError(_ got: [Float], _ expected: Tensor) -> Float {
@@ -60,6 +65,13 @@ final class OfflineParityTests: XCTestCase {
                 XCTAssertLessThanOrEqual(
                     relativeError(out.logits!, try fx.tensor("logits")), logitTolerance, "logits \(label)")
                 XCTAssertEqual(out.tokenIds, try fx.tensor("token_ids").array.map { Int($0) }, "token ids \(label)")
+                if Self.largeDirectory != nil {
+                    print("parity \(label): encoder \(relativeError(out.encoderOut!, try fx.tensor("encoder_out"))), "
+                        + "alphas \(relativeError(out.alphas, try fx.tensor("alphas"))), "
+                        + "embeds \(relativeError(out.embeddings!, try fx.tensor("acoustic_embeds"))), "
+                        + "logits \(relativeError(out.logits!, try fx.tensor("logits"))), features \(featureError), "
+                        + "tokens \(out.tokenIds.count)")
+                }
             }
         }
     }
