@@ -130,4 +130,33 @@ final class StreamTests: XCTestCase {
             XCTAssertEqual(stream.chunkCount, 1)
         }
     }
+
+    /// The split products of the streaming window equal one product (forced on any BLAS).
+    func testWindowLinearMatchesOneProduct() {
+        var seed: UInt64 = 7
+        func random(_ shape: Shape) -> Tensor {
+            let t = Tensor(zeros: shape)
+            for i in 0..<t.count {
+                seed = seed &* 6364136223846793005 &+ 1442695040888963407
+                t[i] = Float(Int(seed >> 40) % 2001 - 1000) / 1000
+            }
+            return t
+        }
+        for (m, k, n) in [(15, 512, 2048), (15, 2048, 512), (3, 512, 8404), (15, 100, 1000)] {
+            let x = random([m, k])
+            let w = random([n, k])
+            let b = random([n])
+            for accumulate in [false, true] {
+                for bias in [b, nil] as [Tensor?] {
+                    let start = random([m, n])
+                    let one = Tensor(start.array, shape: [m, n])
+                    let split = Tensor(start.array, shape: [m, n])
+                    BLAS.linear(x, w, bias: bias, into: one, accumulate: accumulate)
+                    WindowLinear.apply(weight: w, bias: bias, x, into: split, accumulate: accumulate, split: true)
+                    XCTAssertLessThanOrEqual(
+                        StreamFixtures.relativeError(split.array, one.array), 1e-5, "\(m)×\(k)×\(n)")
+                }
+            }
+        }
+    }
 }

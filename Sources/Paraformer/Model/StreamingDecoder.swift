@@ -105,7 +105,7 @@ struct StreamingDecoder {
         if keep { state.cachedRows = min(state.cachedRows + memory.rows, limit) }
         state.started = true
         decoder.afterNorm(x, into: x)
-        decoder.output(x, into: logits)
+        WindowLinear.apply(decoder.output, x, into: logits)
         return logits
     }
 }
@@ -125,7 +125,14 @@ extension DecoderLayer {
         let d = dim
         let h = norm1(x, ws)  // [N, D]
         let f = ws.tensor([n, d])  // [N, D]
-        ffn(h, into: f, ws)
+        do {  // FFN_dec(h) = W2 · LN(relu(W1·h + b1))
+            let inner = ws.mark
+            let u = WindowLinear.apply(ffn.w1, h, ws)  // [N, U]
+            Kernels.relu(u)
+            ffn.norm(u, into: u)
+            WindowLinear.apply(ffn.w2, u, into: f)
+            ws.rewind(to: inner)
+        }
         guard let (norm2, fsmn) = selfAttention, let history else {
             x.copy(from: f)  // decoders3: no residual
             return
@@ -153,20 +160,20 @@ extension DecoderLayer {
 
         guard let (norm3, wq, wkv, wout) = sourceAttention else { return }
         norm3(x, into: h)
-        let q = wq(h, ws)  // [N, D]
+        let q = WindowLinear.apply(wq, h, ws)  // [N, D]
         let t = memory.rows
         let keys = cachedRows + t
         let kv = ws.tensor([keys, 2 * d])  // [T_c + T_w, 2D]
         if cachedRows > 0 {
             cache.withUnsafeBufferPointer { kv.data.update(from: $0.baseAddress!, count: cachedRows * 2 * d) }
         }
-        wkv(memory, into: kv.slice(cachedRows..<keys))  // [T_w, 2D]
+        WindowLinear.apply(wkv, memory, into: kv.slice(cachedRows..<keys))  // [T_w, 2D]
         let ctx = ws.tensor([n, d])  // [N, D]
         Attention.multiHead(
             q: .init(data: q.data, stride: d), k: .init(data: kv.data, stride: 2 * d),
             v: .init(data: kv.data + d, stride: 2 * d), queries: n, keys: keys, heads: heads,
             headDim: d / heads, context: ctx.data, contextStride: d, ws)
-        wout(ctx, into: x, accumulate: true)  // x = x + CrossAtt
+        WindowLinear.apply(wout, ctx, into: x, accumulate: true)  // x = x + CrossAtt
         if keepRows > 0 {
             let kept = min(keepRows, keys)
             cache.removeAll(keepingCapacity: true)

@@ -132,7 +132,7 @@ extension SANMEncoderLayer {
         let layout = BatchLayout(single: t)
 
         let h = norm1(x, ws)  // [T_w, in]
-        let qkvOut = qkv(h, ws)  // [T_w, 3D]
+        let qkvOut = WindowLinear.apply(qkv, h, ws)  // [T_w, 3D]
         let v = ws.tensor([t, d])  // [T_w, D]
         Kernels.splitColumns(qkvOut, start: 2 * d, into: v)
         let att = ws.tensor([t, d])  // [T_w, D]
@@ -152,7 +152,7 @@ extension SANMEncoderLayer {
             q: .init(data: qkvOut.data, stride: 3 * d), k: .init(data: kv.data, stride: 2 * d),
             v: .init(data: kv.data + d, stride: 2 * d), queries: t, keys: keys, heads: heads,
             headDim: d / heads, context: ctx.data, contextStride: d, ws)
-        out(ctx, into: att, accumulate: true)  // att = Wout·ctx + b + FSMN(v)
+        WindowLinear.apply(out, ctx, into: att, accumulate: true)  // att = Wout·ctx + b + FSMN(v)
 
         if let storeRows {
             // cache ← last `limit` rows of [cache; window[:storeRows]]
@@ -170,6 +170,67 @@ extension SANMEncoderLayer {
             y.copy(from: att)
         }
         let h2 = norm2(y, ws)  // [T_w, D]
-        ffn(h2, into: y, accumulate: true, ws)
+        let u = WindowLinear.apply(ffn.w1, h2, ws)  // [T_w, U]
+        Kernels.relu(u)
+        WindowLinear.apply(ffn.w2, u, into: y, accumulate: true)  // y += W2·relu(W1·h2 + b1) + b2
+    }
+}
+
+/// `out = x · Wᵀ + b` for the few rows of a streaming window (T_w ≈ 15), cut into products
+/// small enough for OpenBLAS's unpacked small-matrix kernels.
+///
+/// With M ≈ 15 rows, OpenBLAS's general sgemm spends most of its time packing the weight
+/// matrix (perf: 55 % of a chunk in `sgemm_incopy`); its AVX-512 builds (SkylakeX,
+/// Cooperlake, SapphireRapids) skip packing when M·N·K ≤ 100³. Splitting the output columns
+/// into pieces with M·N·K ≤ 2¹⁹ measured 1.3–2× faster per product on this machine
+/// (e.g. 15×2048×512: 1.04 → 0.52 ms). Other kernels keep one call.
+enum WindowLinear {
+    /// Largest M·N·K per call.
+    static let budget = 1 << 19
+    static let enabled: Bool = {
+        let core = BLAS.coreName.lowercased()
+        return ["skylakex", "cooperlake", "sapphirerapids"].contains { core.contains($0) }
+    }()
+
+    static func apply(_ linear: Linear, _ x: Tensor, into out: Tensor, accumulate: Bool = false) {
+        apply(weight: linear.weight, bias: linear.bias, x, into: out, accumulate: accumulate)
+    }
+
+    /// `out (+)= x · Wᵀ + b` for x [M, K], W [N, K], b [N], out [M, N], as `BLAS.linear`.
+    static func apply(
+        weight: Tensor, bias: Tensor?, _ x: Tensor, into out: Tensor, accumulate: Bool = false,
+        split: Bool = enabled
+    ) {
+        let m = x.rows
+        let k = x.cols
+        let n = weight.shape[0]
+        guard split, m <= 64, m * n * k > budget else {
+            BLAS.linear(x, weight, bias: bias, into: out, accumulate: accumulate)
+            return
+        }
+        precondition(out.rows == m && out.cols == n && weight.count == n * k, "WindowLinear: shapes")
+        var piece = 1
+        while piece * 2 <= n && m * piece * 2 * k <= budget { piece *= 2 }
+        if let bias, !accumulate {
+            for r in 0..<m { out.row(r).update(from: bias.data, count: n) }
+        }
+        let beta: Float = (bias != nil || accumulate) ? 1 : 0
+        var j = 0
+        while j < n {
+            let p = min(piece, n - j)
+            BLAS.gemm(
+                transA: false, transB: true, m: m, n: p, k: k, a: x.data, lda: k,
+                b: weight.data + j * k, ldb: k, beta: beta, c: out.data + j, ldc: n)
+            j += p
+        }
+        if let bias, accumulate {
+            for r in 0..<m { Kernels.add(out.row(r), bias.data, count: n) }
+        }
+    }
+
+    static func apply(_ linear: Linear, _ x: Tensor, _ ws: Workspace) -> Tensor {
+        let out = ws.tensor([x.rows, linear.outFeatures])
+        apply(linear, x, into: out)
+        return out
     }
 }
