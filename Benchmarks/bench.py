@@ -148,12 +148,21 @@ def thread_env(n: int, extra: dict | None = None) -> dict:
     return env
 
 
+def cpu_busy_seconds() -> float:
+    """Busy CPU seconds of the whole machine since boot (/proc/stat, all but idle and iowait)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def run_child(cmd, env, log_path: Path, timeout: float) -> tuple[dict | None, dict]:
     """Runs one engine process; returns (its JSON, {rc, processWall, ruMaxrssBytes}).
     ru_maxrss comes from wait4 on that child alone (a cross-check of the VmHWM it reports)."""
     import threading
 
     t0 = time.time()
+    load_before = os.getloadavg()[0]
+    busy0 = cpu_busy_seconds()
     chunks = []
     with open(log_path, "w") as errf:
         p = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=errf, env=env, cwd=ROOT)
@@ -168,8 +177,13 @@ def run_child(cmd, env, log_path: Path, timeout: float) -> tuple[dict | None, di
         p.returncode = os.waitstatus_to_exitcode(status)
         reader.join()
     out = chunks[0] if chunks else b""
-    meta = {"rc": p.returncode, "processWall": time.time() - t0, "log": str(log_path),
-            "ruMaxrssBytes": ru.ru_maxrss * 1024}
+    wall = time.time() - t0
+    child_cpu = ru.ru_utime + ru.ru_stime
+    # CPU time that other processes used while this engine ran, in cores (0 = a quiet machine).
+    other = max(0.0, (cpu_busy_seconds() - busy0 - child_cpu) / wall) if wall > 0 else 0.0
+    meta = {"rc": p.returncode, "processWall": wall, "log": str(log_path),
+            "ruMaxrssBytes": ru.ru_maxrss * 1024, "loadavg1Before": load_before,
+            "childCpuSeconds": child_cpu, "otherCoresBusy": other}
     if p.returncode != 0:
         tail = Path(log_path).read_text(errors="replace")[-1500:]
         log(f"  FAILED rc={p.returncode}: {' '.join(map(str, cmd[:4]))} ...\n{tail}")
@@ -295,27 +309,29 @@ def build_markdown(res: dict) -> str:
     # Offline table per clip
     L.append("## Offline recognition")
     L.append("")
-    L.append("Ratio = ours ÷ peer (RTF, load, RSS): below 1 means ours is faster / smaller.")
+    L.append("Ratio = ours ÷ peer (RTF, load, RSS): below 1 means ours is faster / smaller. "
+             "Other load = CPU cores other processes kept busy while that engine ran (0 on a quiet machine).")
     L.append("")
     for clip in cfg["clips"]:
         name = clip_name(clip)
         L.append(f"### {name} ({res['clipDurations'].get(clip, 0):.0f} s)")
         L.append("")
         L.append("| engine | threads | RTF | ours ÷ peer RTF | load s | ours ÷ peer load | peak RSS GB | "
-                 "ours ÷ peer RSS | tokens = ours |")
-        L.append("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+                 "ours ÷ peer RSS | tokens = ours | other load |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|")
         for t in cfg["threads"]:
             ours = res["offline"].get(f"ours|{t}|{clip}")
             for e in cfg["engines"]:
                 r = res["offline"].get(f"{e}|{t}|{clip}")
                 if r is None:
-                    L.append(f"| {LABEL[e]} | {t} | failed | | | | | | |")
+                    L.append(f"| {LABEL[e]} | {t} | failed | | | | | | | |")
                     continue
                 ratio = lambda k: (ours[k] / r[k]) if (ours and r.get(k) and ours.get(k) and e != "ours") else None  # noqa: E731
                 ident = "–" if e == "ours" else ident_str(compare_ref(ours, r))
                 L.append(f"| {LABEL[e]} | {t} | {fmt(r['rtf'], '.4f')} | {fmt(ratio('rtf'), '.2f')} | "
                          f"{fmt(r['loadSeconds'], '.2f')} | {fmt(ratio('loadSeconds'), '.3f')} | "
-                         f"{fmt(gb(r['peakRssBytes']), '.2f')} | {fmt(ratio('peakRssBytes'), '.2f')} | {ident} |")
+                         f"{fmt(gb(r['peakRssBytes']), '.2f')} | {fmt(ratio('peakRssBytes'), '.2f')} | {ident} | "
+                         f"{fmt(res['processes'].get(f'{e}|{t}|{clip}', {}).get('otherCoresBusy'), '.2f')} |")
         L.append("")
 
     # Ours: stages and GEMM floor
@@ -349,25 +365,29 @@ def build_markdown(res: dict) -> str:
         L.append(f"Clip {clip_name(cfg['streamingClip'])}, {cfg['chunkMs']} ms of audio pushed per call; "
                  "compute ms per chunk (mean over the pass; the median pass of the runs).")
         L.append("")
-        L.append("| engine | threads | chunking | mean ms/chunk | median | p90 | max | ÷ real time | ours ÷ peer |")
-        L.append("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+        L.append("| engine | threads | chunking | mean ms/chunk | median | p90 | max | ÷ real time | ours ÷ peer | "
+                 "tokens = ours |")
+        L.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---|")
         for t in cfg["streamingThreads"]:
             ours = st.get(f"ours|{t}")
             for e in cfg["streamingEngines"]:
                 r = st.get(f"{e}|{t}")
                 if r is None:
-                    L.append(f"| {LABEL[e]} | {t} | | failed | | | | | |")
+                    L.append(f"| {LABEL[e]} | {t} | | failed | | | | | | |")
                     continue
                 if not r.get("available", True):
-                    L.append(f"| {LABEL[e]} | {t} | | n/a: {r.get('note', '')} | | | | | |")
+                    L.append(f"| {LABEL[e]} | {t} | | n/a: {r.get('note', '')} | | | | | | |")
                     continue
                 ratio = (ours["meanMs"] / r["meanMs"]) if (ours and ours.get("available", True)
                                                           and ours.get("meanMs") and e != "ours") else None
                 chunking = {"ours": "[0,10,5] look-back 4/1", "torch": "[0,10,5] look-back 4/1",
                             "onnx-fp32": "[5,10,5] (runtime)", "onnx-int8": "[5,10,5] (runtime)"}[e]
+                ident = "–"
+                if e != "ours" and ours and ours.get("available", True):
+                    ident = ident_str(compare_ids(ours.get("tokenIds"), r.get("tokenIds")))
                 L.append(f"| {LABEL[e]} | {t} | {chunking} | {fmt(r['meanMs'], '.1f')} | {fmt(r['medianMs'], '.1f')} | "
                          f"{fmt(r['p90Ms'], '.1f')} | {fmt(r['maxMs'], '.1f')} | {fmt(r['realTimeRatio'], '.3f')} | "
-                         f"{fmt(ratio, '.2f')} |")
+                         f"{fmt(ratio, '.2f')} | {ident} |")
         L.append("")
     else:
         L.append("Not run.")
@@ -592,6 +612,12 @@ def main(argv=None) -> int:
                     res["notes"].append(f"the two references disagree on {clip_name(clip)} ({t} thr): FunASR PyTorch "
                                         f"vs funasr-onnx fp32 tokens: {ident_str(c)}")
 
+    busy = {k: m["otherCoresBusy"] for k, m in res["processes"].items() if m.get("otherCoresBusy", 0) > 0.2}
+    if busy:
+        worst = max(busy, key=busy.get)
+        res["notes"].append(
+            f"other processes used CPU during {len(busy)} of {len(res['processes'])} engine runs (worst: "
+            f"{busy[worst]:.2f} cores during {worst}); those timings are inflated. Re-run on a quiet machine.")
     finished = dt.datetime.now().astimezone()
     res["finished"] = finished.isoformat(timespec="seconds")
     res["elapsedSeconds"] = time.time() - t_start

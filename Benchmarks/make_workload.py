@@ -73,7 +73,8 @@ def log(msg: str) -> None:
 
 
 def run(cmd, **kw) -> None:
-    log(" ".join(str(c) for c in cmd))
+    shown = ["<script>" if "\n" in str(c) else str(c) for c in cmd]
+    log(" ".join(shown))
     subprocess.run([str(c) for c in cmd], check=True, **kw)
 
 

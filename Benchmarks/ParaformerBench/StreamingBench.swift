@@ -39,31 +39,28 @@ enum StreamingBench {
         let step = rate * chunkMs / 1000
         let nChunks = (samples.count + step - 1) / step
 
-        // ------------------------------------------------------------------------------------
-        // STREAMING HOOK: the engine's streaming API (`Stream`, Sources/Paraformer/Recognizer/
-        // Stream.swift) is being written by another engineer. Until it exists this returns
-        // `available: false`. When it lands, build the session here, e.g.
-        //
-        //     let session: Session = {
-        //         let stream = try recognizer.makeStream()          // name per the final API
-        //         var ids: [Int] = []
-        //         return (push: { chunk, isFinal in
-        //                     let r = try stream.accept(samples: chunk, sampleRate: rate, isFinal: isFinal)
-        //                     ids += r.tokenIds; return r.tokenIds },
-        //                 finish: { ... text ... })
-        //     }
-        //
-        // and the timing loop below does the rest.
-        // ------------------------------------------------------------------------------------
-        let session: Session? = nil
-        guard let session else {
-            return StreamingReport(
-                available: false,
-                note: "the engine has no streaming API yet (Stream.swift); hook in Benchmarks/ParaformerBench/StreamingBench.swift",
-                clip: clip, chunkMs: chunkMs, chunks: nChunks, passMeanMs: [], meanMs: nil, medianMs: nil,
-                p90Ms: nil, maxMs: nil, realTimeRatio: nil, tokenIds: [], text: "", peakRssBytes: -1)
+        // The engine's Stream (Sources/Paraformer/Recognizer/Stream.swift), with the chunking of
+        // FunASR's demo that the PyTorch peer uses: [0, chunk/60 ms, chunk/120 ms], encoder
+        // look-back 4, decoder look-back 1. The last piece goes in with `finish()` (FunASR's
+        // is_final=True call) and is timed with it.
+        let streamOptions = StreamingOptions(
+            chunkSize: [0, chunkMs / 60, chunkMs / 120], encoderChunkLookBack: 4, decoderChunkLookBack: 1)
+        let session: Session = {
+            let stream = try recognizer.makeStream(options: streamOptions)
+            var text = ""
+            return (
+                push: { chunk, isFinal in
+                    var ids = try stream.accept(samples: chunk).tokenIds
+                    if isFinal {
+                        let (partial, result) = try stream.finishPartial()
+                        ids += partial.tokenIds
+                        text = result.text
+                    }
+                    return ids
+                },
+                finish: { text }
+            )
         }
-
         let clock = ContinuousClock()
         var passes: [(times: [Double], ids: [Int], text: String)] = []
         for pass in 0..<(warmup + runs) {
@@ -71,11 +68,13 @@ enum StreamingBench {
             var times: [Double] = []
             var ids: [Int] = []
             var start = 0
-            while start < samples.count {
+            // Warm-up passes: the first 5 chunks only (as the peer runners do).
+            let limit = pass < warmup ? min(samples.count, 5 * step) : samples.count
+            while start < limit {
                 let end = min(start + step, samples.count)
                 let chunk = Array(samples[start..<end])
                 let t0 = clock.now
-                ids += try s.push(chunk, end == samples.count)
+                ids += try s.push(chunk, pass >= warmup && end == samples.count)
                 times.append((clock.now - t0).seconds)
                 start = end
             }
