@@ -39,7 +39,10 @@ speech; every case's audio is a prefix of it), and metadata `fixture.json`, a JS
 "tokens"}], "asis": {...same for the tail stride, "call_texts"}, "fake_text",
 "fake_token_ids"}]}.
 
---large additionally builds `large-online` into --models (never committed; for timing).
+--large MODEL_DIR: instead, the full-size check (never committed): converts the
+`large-online` model directory (Tools/make_random_model.py large-online) into
+<models>/large-online.gguf and writes <models>/large-online-expected.gguf with the cases of
+LARGE_CASES; StreamParityTests picks them up when present.
 """
 
 from __future__ import annotations
@@ -96,6 +99,11 @@ CASES = [
 # Cases whose encoder input features are stored too (the online frontend's output; kept
 # to a few so that the committed fixture stays small).
 FEATURE_CASES = {"tiny_10_lb4_1_mid", "small_8_lb4_1_tail"}
+
+LARGE_CASES = [
+    ("large_10_lb4_1_mid", "large-online", "mid", [0, 10, 5], 4, 1),
+    ("large_8_lb4_1_tail", "large-online", "tail8", [0, 8, 4], 4, 1),
+]
 
 
 # --------------------------------------------------------------------------------------
@@ -275,22 +283,33 @@ def main() -> int:
     ap.add_argument("--models", type=Path, default=DEFAULT_MODELS)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--only", nargs="*", default=None)
-    ap.add_argument("--large", action="store_true", help="also build large-online (timing)")
+    ap.add_argument("--large", type=Path, default=None, metavar="MODEL_DIR",
+                    help="full-size check with this large-online model directory")
     a = ap.parse_args()
-    a.out.mkdir(parents=True, exist_ok=True)
     a.models.mkdir(parents=True, exist_ok=True)
-    names = sorted({c[1] for c in CASES})
-    dirs = build_models(a.models, a.out, names + (["large-online"] if a.large else []))
+    cases = CASES
+    if a.large:
+        cases = LARGE_CASES
+        a.out = a.models
+        subprocess.run([sys.executable, str(ROOT / "Tools/convert.py"), str(a.large), "-o",
+                        str(a.models / "large-online.gguf"), "-q"], check=True)
+        dirs = {"large-online": a.large}
+        names = ["large-online"]
+    else:
+        a.out.mkdir(parents=True, exist_ok=True)
+        names = sorted({c[1] for c in CASES})
+        dirs = build_models(a.models, a.out, names)
     speech = synth_speech()
     auds = audios(speech)
 
-    w = gguf.GGUFWriter(str(a.out / "expected.gguf"), "paraformer-streaming-fixtures")
+    expected = a.out / ("large-online-expected.gguf" if a.large else "expected.gguf")
+    w = gguf.GGUFWriter(str(expected), "paraformer-streaming-fixtures")
     # every audio is a prefix of the speech: store it once, with the prefix lengths
     w.add_tensor("audio", speech.astype(np.float32))
     meta = {"audio_lengths": {k: len(x) for k, x in auds.items()}, "cases": []}
     with tempfile.TemporaryDirectory() as td:
         ams = {n: load_automodel(dirs[n], Path(td)) for n in names}
-        for (case, mname, aname, cs, elb, dlb) in CASES:
+        for (case, mname, aname, cs, elb, dlb) in cases:
             if a.only and case not in a.only:
                 continue
             am = ams[mname]
@@ -315,7 +334,7 @@ def main() -> int:
                     "cif_carry_in": s["cif_carry_in"], "cif_carry_out": s["cif_carry_out"],
                     "token_count": s["token_count"], "token_ids": ids,
                     "tokens": s.get("tokens", [])})
-                if case in FEATURE_CASES:
+                if case in FEATURE_CASES and not a.large:
                     w.add_tensor(f"{case}.{k}.features", s["features"].astype(np.float32))
                 w.add_tensor(f"{case}.{k}.encoder_out", s["encoder_out"].astype(np.float32))
                 w.add_tensor(f"{case}.{k}.alphas", s["alphas"].astype(np.float32))
@@ -340,7 +359,7 @@ def main() -> int:
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
-    print(f"wrote {a.out / 'expected.gguf'}")
+    print(f"wrote {expected}")
     return 0
 
 

@@ -57,18 +57,41 @@ enum StreamFixtures {
         let cases: [Case]
     }
 
-    static let meta: Meta = {
-        let json = expected.metadata["fixture.json"]!.stringValue!
-        return try! JSONDecoder().decode(Meta.self, from: Data(json.utf8))
-    }()
-    static var cases: [Case] { meta.cases }
-    static let speech: [Float] = try! expected.tensor("audio").array
+    /// One expected-output file and what it holds.
+    struct Expected {
+        let file: GGUFFile
+        let meta: Meta
+        let speech: [Float]
 
-    /// The case's audio: a prefix of the fixture's speech.
-    static func audio(_ name: String) -> [Float] { Array(speech[..<meta.audio_lengths[name]!]) }
-    static func tensor(_ name: String) -> Tensor? {
-        expected.info(name) == nil ? nil : try! expected.tensor(name)
+        init(_ file: GGUFFile) {
+            self.file = file
+            let json = file.metadata["fixture.json"]!.stringValue!
+            meta = try! JSONDecoder().decode(Meta.self, from: Data(json.utf8))
+            speech = try! file.tensor("audio").array
+        }
+
+        /// The case's audio: a prefix of the fixture's speech.
+        func audio(_ name: String) -> [Float] { Array(speech[..<meta.audio_lengths[name]!]) }
+        func tensor(_ name: String) -> Tensor? { file.info(name) == nil ? nil : try! file.tensor(name) }
     }
+
+    static let committed = Expected(expected)
+    static var meta: Meta { committed.meta }
+    static var cases: [Case] { meta.cases }
+    static func audio(_ name: String) -> [Float] { committed.audio(name) }
+    static func tensor(_ name: String) -> Tensor? { committed.tensor(name) }
+
+    /// The full-size (large-online) set of `gen_streaming_fixtures.py --large`, when made:
+    /// in $PARAFORMER_STREAMING_LARGE_DIR, default /work/cache/streaming.
+    static let large: (set: Expected, modelPath: String)? = {
+        let dir = ProcessInfo.processInfo.environment["PARAFORMER_STREAMING_LARGE_DIR"] ?? "/work/cache/streaming"
+        let expected = dir + "/large-online-expected.gguf"
+        let model = dir + "/large-online.gguf"
+        guard FileManager.default.fileExists(atPath: expected), FileManager.default.fileExists(atPath: model),
+            let file = try? GGUFFile(path: expected)
+        else { return nil }
+        return (Expected(file), model)
+    }()
 
     private static let lock = NSLock()
     nonisolated(unsafe) private static var recognizers: [String: Recognizer] = [:]
@@ -76,7 +99,8 @@ enum StreamFixtures {
         lock.lock()
         defer { lock.unlock() }
         if let r = recognizers[model] { return r }
-        let r = try Recognizer(modelPath: url("\(model).gguf").path)
+        let path = model == "large-online" ? large!.modelPath : url("\(model).gguf").path
+        let r = try Recognizer(modelPath: path)
         recognizers[model] = r
         return r
     }
@@ -110,15 +134,25 @@ final class StreamParityTests: XCTestCase {
 
     func testEveryChunkMatchesFunASR() throws {
         XCTAssertGreaterThanOrEqual(StreamFixtures.cases.count, 8)
-        for c in StreamFixtures.cases { try check(c) }
+        for c in StreamFixtures.cases { try check(c, StreamFixtures.committed) }
         print("streaming parity, worst relative error: encoder \(worst.encoder), alphas \(worst.alphas), logits \(worst.logits)")
     }
 
-    private func check(_ c: StreamFixtures.Case) throws {
+    /// The same on the full-size architecture (paraformer-large sized, random weights), when
+    /// `Tools/gen_streaming_fixtures.py --large` has been run.
+    func testFullSizeModelMatchesFunASR() throws {
+        guard let large = StreamFixtures.large else {
+            throw XCTSkip("no large-online fixture (Tools/gen_streaming_fixtures.py --large)")
+        }
+        for c in large.set.meta.cases { try check(c, large.set) }
+        print("full-size streaming parity, worst relative error: encoder \(worst.encoder), alphas \(worst.alphas), logits \(worst.logits)")
+    }
+
+    private func check(_ c: StreamFixtures.Case, _ set: StreamFixtures.Expected) throws {
         let recognizer = try StreamFixtures.recognizer(c.model)
         let stream = try recognizer.makeStream(options: c.options)
         stream.keepIntermediates = true
-        let audio = StreamFixtures.audio(c.audio)
+        let audio = set.audio(c.audio)
         var texts: [String] = []
         var offset = 0
         var result: RecognitionResult? = nil
@@ -141,10 +175,10 @@ final class StreamParityTests: XCTestCase {
             let where_ = "\(c.name) chunk \(k)"
             XCTAssertEqual(mine.frames, theirs.tail ? 0 : theirs.frames, where_)
             XCTAssertEqual(mine.window, theirs.window, where_)
-            let enc = StreamFixtures.tensor("\(c.name).\(k).encoder_out")!.array
+            let enc = set.tensor("\(c.name).\(k).encoder_out")!.array
             let encError = StreamFixtures.relativeError(mine.encoderOut!, enc)
             XCTAssertLessThanOrEqual(encError, tolerance, "\(where_): encoder")
-            let alphas = StreamFixtures.tensor("\(c.name).\(k).alphas")!.array
+            let alphas = set.tensor("\(c.name).\(k).alphas")!.array
             let alphaError = StreamFixtures.relativeError(mine.alphas, alphas)
             XCTAssertLessThanOrEqual(alphaError, tolerance, "\(where_): alphas")
             worst.encoder = max(worst.encoder, encError)
@@ -152,7 +186,7 @@ final class StreamParityTests: XCTestCase {
             XCTAssertEqual(mine.tokenIds.count, theirs.token_count, "\(where_): tokens fired")
             let kept = mine.tokenIds.filter { $0 > 2 }
             XCTAssertEqual(kept, theirs.token_ids, "\(where_): token ids")
-            if let logits = StreamFixtures.tensor("\(c.name).\(k).logits") {
+            if let logits = set.tensor("\(c.name).\(k).logits") {
                 let e = StreamFixtures.relativeError(mine.logits ?? [], logits.array)
                 XCTAssertLessThanOrEqual(e, logitTolerance, "\(where_): logits")
                 worst.logits = max(worst.logits, e)
