@@ -152,7 +152,7 @@ final class StreamTests: XCTestCase {
                     let one = Tensor(start.array, shape: [m, n])
                     let split = Tensor(start.array, shape: [m, n])
                     BLAS.linear(x, w, bias: bias, into: one, accumulate: accumulate)
-                    WindowLinear.apply(weight: w, bias: bias, x, into: split, accumulate: accumulate, split: true)
+                    WindowLinear.apply(weight: w, bias: bias, x, into: split, accumulate: accumulate, split: true, Workspace())
                     XCTAssertLessThanOrEqual(
                         StreamFixtures.relativeError(split.array, one.array), 1e-5, "\(m)×\(k)×\(n)")
                 }

@@ -105,7 +105,7 @@ struct StreamingDecoder {
         if keep { state.cachedRows = min(state.cachedRows + memory.rows, limit) }
         state.started = true
         decoder.afterNorm(x, into: x)
-        WindowLinear.apply(decoder.output, x, into: logits)
+        WindowLinear.apply(decoder.output, x, into: logits, ws)
         return logits
     }
 }
@@ -130,7 +130,7 @@ extension DecoderLayer {
             let u = WindowLinear.apply(ffn.w1, h, ws)  // [N, U]
             Kernels.relu(u)
             ffn.norm(u, into: u)
-            WindowLinear.apply(ffn.w2, u, into: f)
+            WindowLinear.apply(ffn.w2, u, into: f, ws)
             ws.rewind(to: inner)
         }
         guard let (norm2, fsmn) = selfAttention, let history else {
@@ -167,13 +167,13 @@ extension DecoderLayer {
         if cachedRows > 0 {
             cache.withUnsafeBufferPointer { kv.data.update(from: $0.baseAddress!, count: cachedRows * 2 * d) }
         }
-        WindowLinear.apply(wkv, memory, into: kv.slice(cachedRows..<keys))  // [T_w, 2D]
+        WindowLinear.apply(wkv, memory, into: kv.slice(cachedRows..<keys), ws)  // [T_w, 2D]
         let ctx = ws.tensor([n, d])  // [N, D]
         Attention.multiHead(
             q: .init(data: q.data, stride: d), k: .init(data: kv.data, stride: 2 * d),
             v: .init(data: kv.data + d, stride: 2 * d), queries: n, keys: keys, heads: heads,
             headDim: d / heads, context: ctx.data, contextStride: d, ws)
-        WindowLinear.apply(wout, ctx, into: x, accumulate: true)  // x = x + CrossAtt
+        WindowLinear.apply(wout, ctx, into: x, accumulate: true, ws)  // x = x + CrossAtt
         if keepRows > 0 {
             let kept = min(keepRows, keys)
             cache.removeAll(keepingCapacity: true)
