@@ -142,7 +142,7 @@ final class StreamTests: XCTestCase {
             }
             return t
         }
-        for (m, k, n) in [(15, 512, 2048), (15, 2048, 512), (3, 512, 8404), (15, 100, 1000)] {
+        for (m, k, n) in [(15, 512, 2048), (15, 2048, 512), (3, 512, 8404), (2, 2048, 512), (15, 100, 1000)] {
             let x = random([m, k])
             let w = random([n, k])
             let b = random([n])

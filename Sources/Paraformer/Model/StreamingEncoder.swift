@@ -182,8 +182,10 @@ extension SANMEncoderLayer {
 /// With M ≈ 15 rows, OpenBLAS's general sgemm spends most of its time packing the weight
 /// matrix (perf: 55 % of a chunk in `sgemm_incopy`); its AVX-512 builds (SkylakeX,
 /// Cooperlake, SapphireRapids) skip packing when M·N·K ≤ 100³. So the output columns are cut
-/// into pieces with M·N·K ≤ 2¹⁹, and x is passed transposed (xᵀ [K, M], `transA`), which
-/// selects the faster of those kernels. Measured on this machine (Zen 4, one thread), M = 15:
+/// into pieces with M·N·K ≤ 2¹⁹, and from 8 rows on x is passed transposed (xᵀ [K, M],
+/// `transA`), which selects the faster of those kernels (for the decoder's 1–4 token rows the
+/// plain layout is faster). Measured on this machine (Zen 4, one thread, weights from DRAM),
+/// M = 15:
 /// ```
 /// K × N          one call    pieces, x    pieces, xᵀ
 /// 512 × 2048     0.89 ms     0.69 ms      0.45 ms
@@ -224,10 +226,16 @@ enum WindowLinear {
         precondition(out.rows == m && out.cols == n && weight.count == n * k, "WindowLinear: shapes")
         let mark = ws.mark
         defer { ws.rewind(to: mark) }
-        let xt = ws.tensor([k, m])  // [K, M]
-        for r in 0..<m {
-            let src = x.row(r)
-            for c in 0..<k { xt.data[c * m + r] = src[c] }
+        // xᵀ [K, M] picks the faster kernel from about 8 rows on; below, x as it is.
+        let transposed = m >= 8
+        var a = UnsafePointer(x.data)
+        if transposed {
+            let xt = ws.tensor([k, m])  // [K, M]
+            for r in 0..<m {
+                let src = x.row(r)
+                for c in 0..<k { xt.data[c * m + r] = src[c] }
+            }
+            a = UnsafePointer(xt.data)
         }
         var piece = 1
         while piece * 2 <= n && m * piece * 2 * k <= budget { piece *= 2 }
@@ -239,7 +247,7 @@ enum WindowLinear {
         while j < n {
             let p = min(piece, n - j)
             BLAS.gemm(
-                transA: true, transB: true, m: m, n: p, k: k, a: xt.data, lda: m,
+                transA: transposed, transB: true, m: m, n: p, k: k, a: a, lda: transposed ? m : k,
                 b: weight.data + j * k, ldb: k, beta: beta, c: out.data + j, ldc: n)
             j += p
         }
