@@ -108,7 +108,7 @@ public final class Stream {
     private var finished = false
     private var samplesSeen = 0
     private var timings = StageTimings()
-    /// Absolute LFR frame of window row 0 in the last chunk, and the last fire's frame.
+    /// Stream LFR frame of the last fire (the next token's start).
     private var lastFireFrame = 0
     /// Per-chunk records for parity tests (`keepIntermediates`).
     var keepIntermediates = false
