@@ -12,17 +12,26 @@ struct ParaformerRun: ParsableCommand {
             JSON object per line instead. Exit status is 1 if any file failed (the others are still \
             transcribed).
 
-            Example:
+            Examples:
               paraformer-run --model Weights/paraformer-zh-small.gguf Weights/sample.wav
+              paraformer-run --streaming -m Weights/paraformer-zh-small-online.gguf Weights/sample.wav
+              arecord -f S16_LE -r 16000 -c 1 | paraformer-run --streaming -m M-online.gguf -
             """)
 
     @OptionGroup var args: Arguments
+    @OptionGroup(title: "Streaming (paraformer-online models)")
+    var streaming: StreamingArguments
     @OptionGroup(title: "Data-set decoding (Kaldi wav.scp in, FunASR's 1best_recog out)")
     var dataSet: DataSetArguments
 
     func validate() throws {
         if !dataSet.isActive && args.files.isEmpty {
             throw ValidationError("Give at least one audio file, or --data-dir.")
+        }
+        if streaming.streaming {
+            _ = try streaming.options()
+        } else if args.files.contains("-") {
+            throw ValidationError("Standard input (-) is read only with --streaming.")
         }
     }
 
@@ -42,6 +51,11 @@ struct ParaformerRun: ParsableCommand {
         } catch {
             printError("error: \(error)")
             throw ExitCode(2)
+        }
+        if streaming.streaming {
+            let failed = try runStreaming(streaming, recognizer: recognizer, files: args.files, json: args.json)
+            if failed > 0 { throw ExitCode(1) }
+            return
         }
         var failed = 0
         var start = 0

@@ -13,13 +13,16 @@ func plainLine(key: String, _ r: RecognitionResult) -> String { "\(key)\t\(r.tex
 
 /// FunASR's result object (`generate(..., output_timestamp=True)`): key, text (words joined by
 /// spaces, as FunASR lays it out in timestamp mode), timestamp [[start_ms, end_ms], ...], plus
-/// the tokens with their own times. Keys in FunASR's order.
-func jsonLine(key: String, _ r: RecognitionResult) -> String {
+/// the tokens with their own times. Keys in FunASR's order. Streaming results have FunASR's
+/// streaming shape: key and (plain) text, no timestamp.
+func jsonLine(key: String, _ r: RecognitionResult, streaming: Bool = false) -> String {
     let spans = r.timestamps.map { "[\($0[0]),\($0[1])]" }.joined(separator: ",")
     let tokens = r.tokens.map {
         "{\"id\":\($0.id),\"token\":\(jsonString($0.text)),\"start_ms\":\($0.startMs),\"end_ms\":\($0.endMs)}"
     }.joined(separator: ",")
-    return "{\"key\":\(jsonString(key)),\"text\":\(jsonString(r.timestampText)),\"timestamp\":[\(spans)],\"tokens\":[\(tokens)]}"
+    let head = "{\"key\":\(jsonString(key)),"
+    if streaming { return head + "\"text\":\(jsonString(r.text)),\"tokens\":[\(tokens)]}" }
+    return head + "\"text\":\(jsonString(r.timestampText)),\"timestamp\":[\(spans)],\"tokens\":[\(tokens)]}"
 }
 
 /// A JSON string literal (RFC 8259 escaping; non-ASCII kept as UTF-8).

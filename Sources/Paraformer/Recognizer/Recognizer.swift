@@ -26,6 +26,10 @@ public struct RecognizerOptions: Sendable, Equatable {
 
 /// Speech recognition with a Paraformer model converted to GGUF.
 ///
+/// Offline models (`paraformer`) decode whole utterances; streaming models
+/// (`paraformer-streaming`) decode through `makeStream(options:)`, and `transcribe` runs them
+/// over whole audio as FunASR's fake streaming does.
+///
 /// A `Recognizer` is read-only after `init` and safe to share across threads and tasks: each
 /// call takes its own scratch memory from a pool, and the weights are one shared read-only mmap.
 /// ```swift
@@ -107,6 +111,10 @@ public final class Recognizer: @unchecked Sendable {
     // MARK: - Pipeline
 
     private func recognize(_ inputs: [([Float], Int)], source: String) throws -> [RecognitionResult] {
+        if model.hparams.architecture == .streaming {
+            // FunASR runs a paraformer-online model over whole audio as fake streaming.
+            return try inputs.map { try transcribeStreaming(samples: $0.0, sampleRate: $0.1) }
+        }
         let clock = ContinuousClock()
         var timings = StageTimings()
         var features: [Tensor] = []
