@@ -38,7 +38,7 @@ let package = Package(
             path: "Benchmarks/ParaformerBench"),
         .testTarget(
             name: "ParaformerTests",
-            dependencies: ["Paraformer"],
+            dependencies: ["Paraformer", "paraformer-run"],
             path: "Tests/ParaformerTests",
             resources: [.copy("Fixtures")]),
     ]

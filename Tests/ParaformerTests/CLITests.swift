@@ -1,0 +1,91 @@
+import Foundation
+import XCTest
+
+/// `paraformer-run` end to end: output formats, exit codes, error messages, streaming stdin.
+final class CLITests: XCTestCase {
+    static var binary: URL {
+        // The test bundle sits next to the products in the build folder (Linux reports that
+        // folder as the bundle URL, macOS the .xctest bundle inside it).
+        let bundle = Bundle(for: CLITests.self).bundleURL
+        for dir in [bundle, bundle.deletingLastPathComponent()] {
+            let candidate = dir.appendingPathComponent("paraformer-run")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        return bundle.appendingPathComponent("paraformer-run")
+    }
+
+    static func fixture(_ name: String) -> String {
+        Bundle.module.url(forResource: "Fixtures/model/\(name)", withExtension: nil)!.path
+    }
+
+    /// Runs the CLI; returns (exit status, stdout, stderr).
+    private func run(_ arguments: [String], stdin: Data? = nil) throws -> (Int32, String, String) {
+        let p = Process()
+        p.executableURL = Self.binary
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = input
+        try p.run()
+        if let stdin { input.fileHandleForWriting.write(stdin) }
+        try input.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func testPrintsNameTabTextPerFile() throws {
+        let audio = Self.fixture("audio/zh_short.wav")
+        let (status, out, _) = try run(["--model", Self.fixture("tiny.gguf"), audio, audio])
+        XCTAssertEqual(status, 0)
+        let lines = out.split(separator: "\n")
+        XCTAssertEqual(lines.count, 2)
+        XCTAssertEqual(lines[0], "zh_short\t我monday有c人")  // FunASR's text (fixture tiny__zh_short)
+    }
+
+    func testJSONHasFunASRResultShape() throws {
+        let (status, out, _) = try run(["--json", "-m", Self.fixture("tiny.gguf"), Self.fixture("audio/zh_short.wav")])
+        XCTAssertEqual(status, 0)
+        let obj = try JSONSerialization.jsonObject(with: Data(out.utf8)) as! [String: Any]
+        XCTAssertEqual(obj["key"] as? String, "zh_short")
+        XCTAssertEqual(obj["text"] as? String, "我 monday 有 c 人")
+        XCTAssertEqual((obj["timestamp"] as? [[Int]])?.count, 5)
+        XCTAssertEqual((obj["tokens"] as? [[String: Any]])?.count, 5)
+    }
+
+    func testBadInputsFailWithClearMessagesAndExitStatus() throws {
+        let tmp = NSTemporaryDirectory() + "cli-\(UUID().uuidString).wav"
+        try Data("not audio at all".utf8).write(to: URL(fileURLWithPath: tmp))
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        // One bad file: reported, the good one still transcribed, exit 1.
+        var (status, out, err) = try run(["-m", Self.fixture("tiny.gguf"), tmp, Self.fixture("audio/en.wav")])
+        XCTAssertEqual(status, 1)
+        XCTAssertTrue(out.hasPrefix("en\t"))
+        XCTAssertTrue(err.contains(tmp), err)
+        // A model that is not a model: exit 2, one sentence.
+        (status, _, err) = try run(["-m", tmp, Self.fixture("audio/en.wav")])
+        XCTAssertEqual(status, 2)
+        XCTAssertTrue(err.contains("not a valid Paraformer GGUF model"), err)
+        // Absurd options are rejected before anything runs.
+        (status, _, err) = try run(["-m", Self.fixture("tiny.gguf"), "--threads", "0", Self.fixture("audio/en.wav")])
+        XCTAssertNotEqual(status, 0)
+        (status, _, err) = try run(["--streaming", "--chunk-size", "0,0,5", "-m", Self.fixture("tiny-online.gguf"), Self.fixture("audio/en.wav")])
+        XCTAssertEqual(status, 1)
+        XCTAssertTrue(err.contains("Chunk size [0, 0, 5] is invalid"), err)
+    }
+
+    func testStreamingFromStandardInputEqualsStreamingTheFile() throws {
+        let model = Self.fixture("small-online.gguf")
+        let wav = Self.fixture("audio/stream_a.wav")
+        let (s1, fromFile, _) = try run(["--streaming", "-m", model, wav])
+        XCTAssertEqual(s1, 0)
+        // Raw PCM: the WAV's samples without its 44-byte header.
+        let pcm = try Data(contentsOf: URL(fileURLWithPath: wav)).dropFirst(44)
+        let (s2, fromStdin, partials) = try run(["--streaming", "-m", model, "-"], stdin: Data(pcm))
+        XCTAssertEqual(s2, 0)
+        XCTAssertEqual(fromStdin.replacingOccurrences(of: "stdin\t", with: "stream_a\t"), fromFile)
+        XCTAssertTrue(partials.contains("…"), "partial results go to stderr")
+    }
+}
