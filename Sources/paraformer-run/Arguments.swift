@@ -34,6 +34,12 @@ struct Arguments: ParsableArguments {
     @Flag(help: "Timestamps exactly as FunASR 1.4.16 computes them (it swaps two CIF arrays; see README).")
     var funasr1416Timestamps = false
 
+    @Flag(help: "Measure OpenBLAS's sgemm kernels on the encoder's products, save the fastest for later runs, and exit.")
+    var calibrateBlas = false
+
+    @Flag(help: .hidden)
+    var blasProbe = false
+
     static var defaultModelPath: String {
         // The bundled model, relative to the package root (where `swift run` runs).
         "Weights/paraformer-zh-small.gguf"

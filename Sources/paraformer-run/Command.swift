@@ -3,6 +3,14 @@ import Foundation
 import Paraformer
 
 @main
+struct Main {
+    static func main() {
+        // OpenBLAS reads its kernel choice only at load: restart with the preferred one.
+        BLASKernel.reexecWithPreferredKernel()
+        ParaformerRun.main()
+    }
+}
+
 struct ParaformerRun: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "paraformer-run",
@@ -25,6 +33,7 @@ struct ParaformerRun: ParsableCommand {
     var dataSet: DataSetArguments
 
     func validate() throws {
+        if args.calibrateBlas || args.blasProbe { return }
         if !dataSet.isActive && args.files.isEmpty {
             throw ValidationError("Give at least one audio file, or --data-dir.")
         }
@@ -36,6 +45,15 @@ struct ParaformerRun: ParsableCommand {
     }
 
     func run() throws {
+        if args.blasProbe {
+            BLAS.setThreads(1)
+            print(String(format: "%@ %.2f", BLAS.coreName, BLASKernel.measureEncoderGemm()))
+            return
+        }
+        if args.calibrateBlas {
+            try calibrateBLAS()
+            return
+        }
         if dataSet.isActive {
             let status = try runDataSet(
                 dataSet, model: args.model, threads: args.threads, batchSize: args.batchSize, json: args.json)
@@ -47,7 +65,7 @@ struct ParaformerRun: ParsableCommand {
         let loadStart = clock.now
         do {
             recognizer = try Recognizer(modelPath: args.model, options: makeOptions(from: args))
-            if args.timings { printError("load: \(formatSeconds(clock.now - loadStart))") }
+            if args.timings { printError("load: \(formatSeconds(clock.now - loadStart)), BLAS kernel \(BLAS.coreName), \(BLAS.threads) thread(s)") }
         } catch {
             printError("error: \(error)")
             throw ExitCode(2)
@@ -85,4 +103,42 @@ struct ParaformerRun: ParsableCommand {
         }
         if failed > 0 { throw ExitCode(1) }
     }
+}
+
+/// Times every OpenBLAS kernel that can run here on the encoder's products (each in a child
+/// process, since the kernel is fixed at load) and stores the fastest for later runs.
+func calibrateBLAS() throws {
+    let candidates = ["default", "Haswell", "SkylakeX", "Cooperlake", "Zen", "SapphireRapids"]
+    var best: (name: String, gflops: Double)? = nil
+    for name in candidates {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+        p.arguments = ["--blas-probe"]
+        var env = ProcessInfo.processInfo.environment
+        env["PARAFORMER_BLAS_REEXEC"] = "1"
+        env["OPENBLAS_NUM_THREADS"] = "1"
+        if name == "default" { env.removeValue(forKey: "OPENBLAS_CORETYPE") } else { env["OPENBLAS_CORETYPE"] = name }
+        p.environment = env
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        let fields = text.split(separator: " ")
+        guard p.terminationStatus == 0, fields.count == 2, let g = Double(fields[1].trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            printError("\(name): not available")
+            continue
+        }
+        printError(String(format: "%@ (runs %@): %.1f GFLOP/s", name, String(fields[0]), g))
+        // A kernel OpenBLAS cannot run here falls back to another one: keep only the names
+        // that really ran.
+        if name != "default" && String(fields[0]).lowercased() != name.lowercased() { continue }
+        if best == nil || g > best!.gflops * 1.02 { best = (name, g) }
+    }
+    guard let best else { throw ValidationError("No OpenBLAS kernel could be measured.") }
+    let file = BLASKernel.calibrationFile
+    try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try (best.name + "\n").write(to: file, atomically: true, encoding: .utf8)
+    print("fastest: \(best.name) (\(String(format: "%.1f", best.gflops)) GFLOP/s); saved to \(file.path)")
 }
