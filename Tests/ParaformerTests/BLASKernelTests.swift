@@ -1,0 +1,20 @@
+import XCTest
+
+@testable import Paraformer
+
+final class BLASKernelTests: XCTestCase {
+    func testExplicitCoreTypeIsLeftAlone() {
+        XCTAssertNil(BLASKernel.preferredCoreType(environment: ["OPENBLAS_CORETYPE": "Zen"]))
+    }
+
+    func testOverrideVariableWinsAndDefaultKeepsOpenBLASChoice() {
+        XCTAssertEqual(BLASKernel.preferredCoreType(environment: ["PARAFORMER_BLAS_CORETYPE": "SkylakeX"]), "SkylakeX")
+        XCTAssertNil(BLASKernel.preferredCoreType(environment: ["PARAFORMER_BLAS_CORETYPE": "default"]))
+    }
+
+    func testGemmProbeReportsAPlausibleRate() {
+        let g = BLASKernel.measureEncoderGemm(rows: 64, d: 64, units: 256, seconds: 0.05)
+        XCTAssertGreaterThan(g, 0.1)
+        XCTAssertFalse(BLAS.coreName.isEmpty)
+    }
+}
