@@ -110,6 +110,9 @@ LARGE_CASES = [
 # Models and audio
 
 
+MODEL_FIXTURES = ROOT / "Tests/ParaformerTests/Fixtures/model"
+
+
 def build_models(models: Path, out: Path, names) -> dict:
     import make_random_model as mrm
 
@@ -121,9 +124,11 @@ def build_models(models: Path, out: Path, names) -> dict:
             mrm.build(name, d, seed=0)
         dirs[name] = d
         if name != "large-online":
+            # The committed model files are shared with Tools/gen_model_fixtures.py (same
+            # recipe and seed, so the same bytes): Tests/ParaformerTests/Fixtures/model/.
             subprocess.run(
                 [sys.executable, str(ROOT / "Tools/convert.py"), str(d), "-o",
-                 str(out / f"{name}.gguf"), "-q"], check=True)
+                 str(MODEL_FIXTURES / f"{name}.gguf"), "-q"], check=True)
     return dirs
 
 

@@ -99,7 +99,9 @@ enum StreamFixtures {
         lock.lock()
         defer { lock.unlock() }
         if let r = recognizers[model] { return r }
-        let path = model == "large-online" ? large!.modelPath : url("\(model).gguf").path
+        let path = model == "large-online"
+            ? large!.modelPath
+            : Bundle.module.url(forResource: "Fixtures/model/\(model).gguf", withExtension: nil)!.path
         let r = try Recognizer(modelPath: path)
         recognizers[model] = r
         return r
