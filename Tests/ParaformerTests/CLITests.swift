@@ -88,4 +88,28 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(fromStdin.replacingOccurrences(of: "stdin\t", with: "stream_a\t"), fromFile)
         XCTAssertTrue(partials.contains("…"), "partial results go to stderr")
     }
+
+    /// wav.scp in, FunASR's 1best_recog out, with a real model; FunASR's own texts as
+    /// references give a CER of 0; a second run resumes without decoding again.
+    func testDataSetDecodingWithARealModel() throws {
+        let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "cli-data-\(UUID().uuidString)")
+        let out = dir.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let expected = ["zh_short": "我monday有c人", "en": "他c有f时c有时人", "zh_long": "c我c有FF时CC了有中"]  // FunASR, tiny
+        let scp = expected.keys.sorted().map { "\($0) \(Self.fixture("audio/\($0).wav"))" }.joined(separator: "\n")
+        try (scp + "\nmissing /nonexistent.wav\n").write(to: dir.appendingPathComponent("wav.scp"), atomically: true, encoding: .utf8)
+        let refs = expected.keys.sorted().map { "\($0) \(expected[$0]!)" }.joined(separator: "\n") + "\n"
+        try refs.write(to: dir.appendingPathComponent("text"), atomically: true, encoding: .utf8)
+        let args = ["-m", Self.fixture("tiny.gguf"), "--data-dir", dir.path, "--output-dir", out.path, "--jobs", "2", "--batch-size", "2"]
+        var (status, _, err) = try run(args)
+        XCTAssertEqual(status, 1, "one utterance is missing: \(err)")
+        let text = try String(contentsOf: out.appendingPathComponent("1best_recog/text"), encoding: .utf8)
+        XCTAssertEqual(text, refs)
+        let cer = try String(contentsOf: out.appendingPathComponent("1best_recog/text.cer"), encoding: .utf8)
+        XCTAssertTrue(cer.contains("%WER 0.0 [ 0 / 31, 0 ins, 0 del, 0 sub ]"), cer)
+        (status, _, err) = try run(args)
+        XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("1best_recog/text"), encoding: .utf8), refs)
+        XCTAssertEqual(status, 1)
+    }
 }
