@@ -28,6 +28,11 @@ struct Arguments: ParsableArguments {
         valueName: "index"))
     var channel: Int?
 
+    @Option(help: ArgumentHelp(
+        "Longest audio decoded offline in one piece, in seconds; longer files are refused (split them, e.g. with VAD).",
+        valueName: "seconds"))
+    var maxDuration: Double = 1200
+
     @Flag(help: "Print model load time, per-stage times and the real-time factor to standard error.")
     var timings = false
 
@@ -52,6 +57,9 @@ struct Arguments: ParsableArguments {
         guard batchSize >= 1 && batchSize <= 1024 else {
             throw ValidationError("--batch-size must be between 1 and 1024 (got \(batchSize)).")
         }
+        guard maxDuration > 0 && maxDuration.isFinite else {
+            throw ValidationError("--max-duration must be a positive number of seconds (got \(maxDuration)).")
+        }
         if let channel, channel < 0 {
             throw ValidationError("--channel must be 0 or more (got \(channel)).")
         }
@@ -63,5 +71,6 @@ func makeOptions(from args: Arguments) -> RecognizerOptions {
     RecognizerOptions(
         threads: args.threads, batchSize: args.batchSize,
         channel: args.channel.map { ChannelSelection.channel($0) } ?? .mix,
-        timestampOrder: args.funasr1416Timestamps ? .funasr1416 : .intended)
+        timestampOrder: args.funasr1416Timestamps ? .funasr1416 : .intended,
+        maxDuration: args.maxDuration)
 }

@@ -138,6 +138,11 @@ final class OfflineParityTests: XCTestCase {
         XCTAssertThrowsError(try recognizer.transcribe(samples: [Float](), sampleRate: 16000))
         XCTAssertThrowsError(try recognizer.transcribe(samples: [0.1, .nan], sampleRate: 16000))
         XCTAssertThrowsError(try recognizer.transcribe(samples: [0.1, 0.2], sampleRate: 0))
+        let short = try Recognizer(modelPath: Self.fixture("tiny.gguf"), options: RecognizerOptions(maxDuration: 0.5))
+        XCTAssertThrowsError(try short.transcribe(samples: [Float](repeating: 0, count: 16000), sampleRate: 16000)) { error in
+            XCTAssertTrue("\(error)".contains("longer than the 0 s decoded in one piece") || "\(error)".contains("split it"), "\(error)")
+        }
+        XCTAssertThrowsError(try Recognizer(modelPath: Self.fixture("tiny.gguf"), options: RecognizerOptions(maxDuration: -1)))
     }
 
     func testRejectsModelWithMissingOrMisshapenTensors() throws {

@@ -27,21 +27,32 @@ enum Attention {
         }
         let mark = ws.mark
         defer { ws.rewind(to: mark) }
-        let scores = ws.tensor([queries, keys])
+        // Query rows in blocks, so the score buffer stays at most `scoreBudget` floats however
+        // long the utterance (attention memory is O(T) instead of O(T²)).
+        let block = max(1, min(queries, scoreBudget / keys))
+        let scores = ws.tensor([block, keys])
         let scale = 1 / Float(headDim).squareRoot()
         for h in 0..<heads {
             let off = h * headDim
-            BLAS.gemm(
-                transA: false, transB: true, m: queries, n: keys, k: headDim, alpha: scale,
-                a: q.data + off, lda: q.stride, b: k.data + off, ldb: k.stride,
-                c: scores.data, ldc: keys)
-            Parallel.forRanges(queries, cost: keys * 8) { rows in
-                for r in rows { Kernels.softmaxRow(scores.row(r), n: keys, valid: keys) }
+            var r0 = 0
+            while r0 < queries {
+                let rows = min(block, queries - r0)
+                BLAS.gemm(
+                    transA: false, transB: true, m: rows, n: keys, k: headDim, alpha: scale,
+                    a: q.data + r0 * q.stride + off, lda: q.stride, b: k.data + off, ldb: k.stride,
+                    c: scores.data, ldc: keys)
+                Parallel.forRanges(rows, cost: keys * 8) { range in
+                    for r in range { Kernels.softmaxRow(scores.row(r), n: keys, valid: keys) }
+                }
+                BLAS.gemm(
+                    transA: false, transB: false, m: rows, n: headDim, k: keys,
+                    a: scores.data, lda: keys, b: v.data + off, ldb: v.stride,
+                    c: context + r0 * contextStride + off, ldc: contextStride)
+                r0 += rows
             }
-            BLAS.gemm(
-                transA: false, transB: false, m: queries, n: headDim, k: keys,
-                a: scores.data, lda: keys, b: v.data + off, ldb: v.stride,
-                c: context + off, ldc: contextStride)
         }
     }
+
+    /// Most floats of attention scores held at once (16 MiB).
+    static let scoreBudget = 4 << 20
 }

@@ -12,15 +12,20 @@ public struct RecognizerOptions: Sendable, Equatable {
     /// fixed behaviour (issue #3723, PR #3716); `.funasr1416` reproduces FunASR 1.4.16, which
     /// passes them swapped, bit for bit.
     public var timestampOrder: TimestampPredictor.ArgumentOrder
+    /// Longest audio, in seconds, decoded offline in one piece. Self-attention grows with the
+    /// square of the length (FunASR runs long audio through VAD first); longer input is
+    /// refused with `.invalidAudio` rather than exhausting time and memory.
+    public var maxDuration: Double
 
     public init(
         threads: Int? = nil, batchSize: Int = 1, channel: ChannelSelection = .mix,
-        timestampOrder: TimestampPredictor.ArgumentOrder = .intended
+        timestampOrder: TimestampPredictor.ArgumentOrder = .intended, maxDuration: Double = 1200
     ) {
         self.threads = threads
         self.batchSize = batchSize
         self.channel = channel
         self.timestampOrder = timestampOrder
+        self.maxDuration = maxDuration
     }
 }
 
@@ -51,6 +56,9 @@ public final class Recognizer: @unchecked Sendable {
     /// Loads (memory-maps) `modelPath`, validates every tensor, and prepares the frontend.
     /// - Throws: `ParaformerError` naming what is wrong with the file or options.
     public init(modelPath: String, options: RecognizerOptions = RecognizerOptions()) throws {
+        guard options.maxDuration > 0 && options.maxDuration.isFinite else {
+            throw ParaformerError.invalidOption(name: "maxDuration", reason: "\(options.maxDuration) is not a positive number of seconds")
+        }
         guard options.batchSize >= 1 && options.batchSize <= 1024 else {
             throw ParaformerError.invalidOption(name: "batchSize", reason: "\(options.batchSize) is not between 1 and 1024")
         }
@@ -121,6 +129,12 @@ public final class Recognizer: @unchecked Sendable {
         var durations: [Double] = []
         let t0 = clock.now
         for (samples, rate) in inputs {
+            let seconds = Double(samples.count) / Double(max(rate, 1))
+            if seconds > options.maxDuration {
+                throw ParaformerError.invalidAudio(
+                    source: source,
+                    reason: String(format: "it lasts %.0f s, longer than the %.0f s decoded in one piece; split it (for example with VAD) or raise maxDuration", seconds, options.maxDuration))
+            }
             let wave = try frontend.waveform(samples: samples, sampleRate: rate, source: source)
             durations.append(Double(wave.count) / Double(model.hparams.sampleRate))
             features.append(try frontend.features(samples: wave))
