@@ -193,6 +193,9 @@ def main():
     ap.add_argument("--max-minutes", type=float, default=None)
     ap.add_argument("--peak-lr", type=float, default=None)
     ap.add_argument("--warmup-steps", type=int, default=None)
+    ap.add_argument("--anneal-start", type=float, default=None,
+                    help="fraction of the wall-clock budget after which the LR follows a cosine "
+                         "down to 2%% at the end (1.0: never)")
     ap.add_argument("--features-only", action="store_true")
     ap.add_argument("--init", default=None,
                     help="model.pt to start from (e.g. the offline model for the streaming one: "
@@ -208,6 +211,8 @@ def main():
         tc["peak_lr"] = args.peak_lr
     if args.warmup_steps is not None:
         tc["warmup_steps"] = args.warmup_steps
+    if args.anneal_start is not None:
+        tc["anneal_start"] = args.anneal_start
     os.makedirs(args.cache, exist_ok=True)
 
     train = extract_features(args.corpus, "train", args.cache)
@@ -251,8 +256,15 @@ def main():
     opt = torch.optim.Adam(model.parameters(), lr=tc["peak_lr"], betas=(0.9, 0.98), eps=1e-9)
     warm = tc["warmup_steps"]
 
+    anneal_start = tc.get("anneal_start", 1.0)
+
     def lr_at(step):
-        return tc["peak_lr"] * min(step / warm, math.sqrt(warm / step))
+        lr = tc["peak_lr"] * min(step / warm, math.sqrt(warm / step))
+        if anneal_start < 1.0:
+            frac = (time.time() - t0) / 60 / tc["max_minutes"]
+            p = min(max((frac - anneal_start) / (1.0 - anneal_start), 0.0), 1.0)
+            lr *= 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * p))
+        return lr
 
     lengths = [f.shape[0] for f in train["feats"]]
     t0 = time.time()
