@@ -129,6 +129,8 @@ func procStatus(_ key: String) -> Int {
 
 // MARK: - Main
 
+// Run with the sgemm kernel the engine ships with (paraformer-run does the same).
+BLASKernel.reexecWithPreferredKernel(workload: CommandLine.arguments.contains("--streaming") ? .streaming : .offline)
 let opts = parseOptions()
 let clock = ContinuousClock()
 var env: [String: String] = [:]

@@ -6,7 +6,8 @@ import Paraformer
 struct Main {
     static func main() {
         // OpenBLAS reads its kernel choice only at load: restart with the preferred one.
-        BLASKernel.reexecWithPreferredKernel()
+        let streaming = CommandLine.arguments.contains("--streaming")
+        BLASKernel.reexecWithPreferredKernel(workload: streaming ? .streaming : .offline)
         ParaformerRun.main()
     }
 }

@@ -12,6 +12,12 @@ final class BLASKernelTests: XCTestCase {
         XCTAssertNil(BLASKernel.preferredCoreType(environment: ["PARAFORMER_BLAS_CORETYPE": "default"]))
     }
 
+    func testStreamingKeepsOpenBLASChoiceUnlessTold() {
+        XCTAssertNil(BLASKernel.preferredCoreType(environment: [:], workload: .streaming))
+        XCTAssertEqual(
+            BLASKernel.preferredCoreType(environment: ["PARAFORMER_BLAS_CORETYPE": "Zen"], workload: .streaming), "Zen")
+    }
+
     func testGemmProbeReportsAPlausibleRate() {
         let g = BLASKernel.measureEncoderGemm(rows: 64, d: 64, units: 256, seconds: 0.05)
         XCTAssertGreaterThan(g, 0.1)

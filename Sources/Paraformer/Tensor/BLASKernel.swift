@@ -17,7 +17,15 @@ import Foundation
 /// `PARAFORMER_BLAS_CORETYPE` (`default` keeps OpenBLAS's own choice); the result of
 /// `paraformer-run --calibrate-blas`, stored in `~/.cache/paraformer/openblas-coretype`;
 /// the built-in rule for CPUs measured here (Zen 4 and later → Haswell).
+///
+/// The rule and the calibration concern offline decoding (large products). Streaming works
+/// on windows of ~15 rows, where OpenBLAS's AVX-512 builds have unpacked small-matrix kernels
+/// that its Haswell build lacks (measured on Zen 4: Haswell is slower per chunk), so streaming
+/// keeps OpenBLAS's choice unless one of the variables says otherwise.
 public enum BLASKernel {
+    /// What the process will mostly run.
+    public enum Workload: Sendable { case offline, streaming }
+
     /// Where `--calibrate-blas` stores the measured winner.
     public static var calibrationFile: URL {
         let base = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
@@ -26,12 +34,15 @@ public enum BLASKernel {
     }
 
     /// The kernel this process should run with, or nil to keep OpenBLAS's choice.
-    public static func preferredCoreType(environment env: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+    public static func preferredCoreType(
+        environment env: [String: String] = ProcessInfo.processInfo.environment, workload: Workload = .offline
+    ) -> String? {
         #if canImport(Accelerate)
             return nil
         #else
             if env["OPENBLAS_CORETYPE"] != nil { return nil }
             if let forced = env["PARAFORMER_BLAS_CORETYPE"] { return forced == "default" ? nil : forced }
+            if workload == .streaming { return nil }
             if let saved = try? String(contentsOf: calibrationFile, encoding: .utf8) {
                 let name = saved.trimmingCharacters(in: .whitespacesAndNewlines)
                 return name.isEmpty || name == "default" ? nil : name
@@ -53,10 +64,12 @@ public enum BLASKernel {
     /// Restarts the current executable with `OPENBLAS_CORETYPE` set to the preferred kernel,
     /// once (a marker variable prevents loops). Returns only if no restart is needed or the
     /// restart failed.
-    public static func reexecWithPreferredKernel() {
+    public static func reexecWithPreferredKernel(workload: Workload = .offline) {
         #if os(Linux)
             let env = ProcessInfo.processInfo.environment
-            guard env["PARAFORMER_BLAS_REEXEC"] == nil, let core = preferredCoreType(environment: env) else {
+            guard env["PARAFORMER_BLAS_REEXEC"] == nil,
+                let core = preferredCoreType(environment: env, workload: workload)
+            else {
                 return
             }
             setenv("OPENBLAS_CORETYPE", core, 1)
