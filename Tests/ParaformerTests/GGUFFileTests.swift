@@ -29,13 +29,16 @@ struct GGUFBuilder {
             out += Self.le(type)
             let o = forced ?? offset
             out += Self.le(o)
-            offset += UInt64((data.count * 4 + alignment - 1) / alignment * alignment)
+            let bytes = data.count * (type == 1 ? 2 : 4)
+            offset += UInt64((bytes + alignment - 1) / alignment * alignment)
         }
         while out.count % alignment != 0 { out.append(0) }
         let start = out.count
         // Data goes at the natural offsets, whatever offset a tensor info claims.
         for t in tensors {
-            for f in t.3 { out += Self.le(f.bitPattern) }
+            for f in t.3 {
+                if t.2 == 1 { out += Self.le(Float16(f).bitPattern) } else { out += Self.le(f.bitPattern) }
+            }
             while (out.count - start) % alignment != 0 { out.append(0) }
         }
         while out.count % alignment != 0 { out.append(0) }
@@ -78,6 +81,16 @@ final class GGUFFileTests: XCTestCase {
         XCTAssertEqual(a.shape, [2, 3])
         XCTAssertEqual(a.array, [1, 2, 3, 4, 5, 6])
         XCTAssertEqual(try f.tensor("b.bias").array, [7, 8, 9, 10, 11, 12, 13, 14])
+    }
+
+    func testWidensF16TensorsToF32() throws {
+        var b = valid()
+        b.tensors.append(("h.weight", [2, 8], 1, [0.5, -1.25, 3, 0, 65504, -2, 0.125, 1, 1, 2, 3, 4, 5, 6, 7, 8], nil))
+        let path = try b.write()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let f = try GGUFFile(path: path)
+        XCTAssertEqual(f.info("h.weight")?.type, .f16)
+        XCTAssertEqual(try f.tensor("h.weight").array, [0.5, -1.25, 3, 0, 65504, -2, 0.125, 1, 1, 2, 3, 4, 5, 6, 7, 8])
     }
 
     func testRejectsWrongMagic() throws {
