@@ -1,0 +1,66 @@
+import Foundation
+import XCTest
+
+@testable import Paraformer
+
+/// The bundled models (Weights/, trained by Tools/train.py on espeak-ng speech) on held-out
+/// clips that no training sentence shares: the exact text FunASR itself gets from the same
+/// checkpoints (Tests/ParaformerTests/Fixtures/heldout/transcripts.tsv), which is also the
+/// reference text for every committed clip.
+final class BundledModelTests: XCTestCase {
+    /// Weights/ relative to this file (the package root is three levels up).
+    static let weights = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Weights")
+
+    struct Clip { let file: String; let model: String; let reference: String; let funasr: String }
+
+    static func clips() throws -> [Clip] {
+        let url = Bundle.module.url(forResource: "Fixtures/heldout/transcripts", withExtension: "tsv")!
+        return try String(contentsOf: url, encoding: .utf8).split(separator: "\n").dropFirst().map {
+            let f = $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            return Clip(file: f[0], model: f[1], reference: f[2], funasr: f[3])
+        }
+    }
+
+    func testOfflineModelTranscribesHeldOutClipsExactlyAsFunASR() throws {
+        let recognizer = try Recognizer(modelPath: Self.weights.appendingPathComponent("paraformer-zh-small.gguf").path)
+        let clips = try Self.clips().filter { $0.model == "offline" }
+        XCTAssertGreaterThanOrEqual(clips.count, 5)
+        for clip in clips {
+            let url = Bundle.module.url(forResource: "Fixtures/heldout/\(clip.file)", withExtension: nil)!
+            XCTAssertEqual(try recognizer.transcribe(file: url).text, clip.funasr, clip.file)
+            XCTAssertEqual(clip.funasr, clip.reference, "\(clip.file) is a correctly recognised clip")
+        }
+    }
+
+    func testStreamingModelTranscribesHeldOutClipsExactlyAsFunASR() throws {
+        let recognizer = try Recognizer(
+            modelPath: Self.weights.appendingPathComponent("paraformer-zh-small-online.gguf").path)
+        let clips = try Self.clips().filter { $0.model == "online" }
+        XCTAssertGreaterThanOrEqual(clips.count, 5)
+        for clip in clips {
+            let url = Bundle.module.url(forResource: "Fixtures/heldout/\(clip.file)", withExtension: nil)!
+            let audio = try AudioDecoder.load(contentsOf: url)
+            // FunASR's README loop: 600 ms strides, look-back 4/1, is_final on the last call.
+            let stream = try recognizer.makeStream(options: StreamingOptions(chunkSize: [0, 10, 5]))
+            var offset = 0
+            while offset < audio.samples.count {
+                let end = min(offset + stream.chunkSamples, audio.samples.count)
+                _ = try stream.accept(samples: Array(audio.samples[offset..<end]))
+                offset = end
+            }
+            XCTAssertEqual(try stream.finish().text, clip.funasr, clip.file)
+            XCTAssertEqual(clip.funasr, clip.reference, clip.file)
+        }
+    }
+
+    /// The README's main job.
+    func testSampleIsTranscribedCorrectlyByBothModels() throws {
+        let sample = Self.weights.appendingPathComponent("sample.wav")
+        for name in ["paraformer-zh-small.gguf", "paraformer-zh-small-online.gguf"] {
+            let r = try Recognizer(modelPath: Self.weights.appendingPathComponent(name).path)
+            XCTAssertEqual(try r.transcribe(file: sample).text, "在奶录撤联根刊统盆常", name)
+        }
+    }
+}
