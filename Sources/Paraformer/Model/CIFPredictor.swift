@@ -93,20 +93,10 @@ struct CIFPredictor {
         if tailThreshold > 0 { alphas.append(tailThreshold) }
         let total = alphas.reduce(0.0) { $0 + Double($1) }
         let tokenCount = tailThreshold > 0 ? Int(Float(total).rounded(.down)) : Int(Float(total).rounded())
-        // cif_v1: the prefix sum is taken in float64 and rounded to float32.
-        var peaks = [Float](repeating: 0, count: alphas.count)
-        var fires: [Int] = []
-        var sum = 0.0
-        var previousFloor: Float = 0
-        for t in 0..<alphas.count {
-            sum += Double(alphas[t])
-            let ps = Float(sum)
-            let fl = ps.rounded(.down)
-            let fired = t == 0 ? fl > 0 : fl > previousFloor
-            peaks[t] = (fired ? 1 : 0) + (ps - fl)
-            if fired { fires.append(t) }
-            previousFloor = fl
-        }
+        // cif_v1's fires (float64 prefix sum, torch's operation order): 1 + frac at a fire,
+        // frac (< 1) elsewhere, so the fire frames are exactly those at or above 1.
+        let peaks = TimestampPredictor.cifFires(alphas: alphas)
+        let fires = peaks.indices.filter { peaks[$0] >= 1 }
         return Firing(alphas: alphas, peaks: peaks, fireFrames: fires, tokenCount: tokenCount)
     }
 
