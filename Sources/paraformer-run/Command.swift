@@ -90,16 +90,23 @@ struct ParaformerRun: ParsableCommand {
                     failed += 1
                 }
             }
-            do {
-                let results = try recognizer.transcribe(batch: loaded.map(\.1))
-                for ((path, _), r) in zip(loaded, results) {
-                    let key = utteranceKey(path)
+            // One bad input must not sink its batch: on failure, decode the batch one by one.
+            let results: [Result<RecognitionResult, Error>]
+            if let batch = try? recognizer.transcribe(batch: loaded.map(\.1)) {
+                results = batch.map { .success($0) }
+            } else {
+                results = loaded.map { input in Result { try recognizer.transcribe(batch: [input.1])[0] } }
+            }
+            for ((path, _), r) in zip(loaded, results) {
+                let key = utteranceKey(path)
+                switch r {
+                case .success(let r):
                     print(args.json ? jsonLine(key: key, r) : plainLine(key: key, r))
                     if args.timings { printError(timingLine(key: key, r)) }
+                case .failure(let error):
+                    printError("error: \(path): \(error)")
+                    failed += 1
                 }
-            } catch {
-                printError("error: \(error)")
-                failed += loaded.count
             }
         }
         if failed > 0 { throw ExitCode(1) }

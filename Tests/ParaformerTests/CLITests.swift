@@ -64,6 +64,14 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(status, 1)
         XCTAssertTrue(out.hasPrefix("en\t"))
         XCTAssertTrue(err.contains(tmp), err)
+        // A file too long for one piece fails alone inside its batch; the others are decoded.
+        (status, out, err) = try run([
+            "-m", Self.fixture("tiny.gguf"), "--batch-size", "2", "--max-duration", "2",
+            Self.fixture("audio/zh_long.wav"), Self.fixture("audio/zh_short.wav"),
+        ])
+        XCTAssertEqual(status, 1)
+        XCTAssertEqual(out, "zh_short\t我monday有c人\n")
+        XCTAssertTrue(err.contains("zh_long.wav"), err)
         // A model that is not a model: exit 2, one sentence.
         (status, _, err) = try run(["-m", tmp, Self.fixture("audio/en.wav")])
         XCTAssertEqual(status, 2)
