@@ -54,8 +54,7 @@ func timingLine(key: String, _ r: RecognitionResult) -> String {
 }
 
 func formatSeconds(_ d: Duration) -> String {
-    let (s, atto) = d.components
-    return String(format: "%.3f s", Double(s) + Double(atto) * 1e-18)
+    String(format: "%.3f s", d.secondsValue)
 }
 
 /// Writes a line to standard error.
