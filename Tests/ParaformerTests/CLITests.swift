@@ -15,7 +15,7 @@ final class CLITests: XCTestCase {
     }
 
     static func fixture(_ name: String) -> String {
-        Bundle.module.url(forResource: "Fixtures/model/\(name)", withExtension: nil)!.path
+        ModelFixtures.path(name)
     }
 
     /// Runs the CLI; returns (exit status, stdout, stderr).

@@ -22,7 +22,7 @@ final class OfflineParityTests: XCTestCase {
 
     static func fixture(_ name: String) -> String {
         if name.hasPrefix("large"), let dir = largeDirectory { return dir + "/" + name }
-        return Bundle.module.url(forResource: "Fixtures/model/\(name)", withExtension: nil)!.path
+        return ModelFixtures.path(name)
     }
 
     private func relativeError(_ got: [Float], _ expected: Tensor) -> Float {

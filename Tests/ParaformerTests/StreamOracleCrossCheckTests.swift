@@ -9,7 +9,7 @@ import XCTest
 /// the final text must be identical.
 final class StreamOracleCrossCheckTests: XCTestCase {
     static func fixture(_ name: String) -> String {
-        Bundle.module.url(forResource: "Fixtures/model/\(name)", withExtension: nil)!.path
+        ModelFixtures.path(name)
     }
 
     func testEveryCallMatchesFunASR() throws {

@@ -101,7 +101,7 @@ enum StreamFixtures {
         if let r = recognizers[model] { return r }
         let path = model == "large-online"
             ? large!.modelPath
-            : Bundle.module.url(forResource: "Fixtures/model/\(model).gguf", withExtension: nil)!.path
+            : ModelFixtures.path("\(model).gguf")
         let r = try Recognizer(modelPath: path)
         recognizers[model] = r
         return r
