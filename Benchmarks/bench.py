@@ -300,8 +300,10 @@ def build_markdown(res: dict) -> str:
     L.append(f"**Workload**: random-weight paraformer-large (exact config, vocab 8404) from "
              f"`Tools/make_random_model.py`, FunASR's own ONNX export (fp32, and int8 by its "
              f"`quantize=True`), espeak-ng Mandarin clips. RTF = median wall time of {cfg['runs']} "
-             f"run(s) after {cfg['warmup']} warm-up(s) / audio length, model load excluded. Each engine "
-             f"× threads × clip is one process; peak RSS = that process's VmHWM after its runs. "
+             f"run(s) after {cfg['warmup']} warm-up(s) / audio length, model load excluded, pooled over "
+             f"{cfg.get('rounds', 1)} round(s): each round runs every engine once, one process each, in "
+             f"turn, so that drift in a shared machine's speed reaches every engine alike (load s = "
+             f"median over rounds). Peak RSS = the processes' largest VmHWM after their runs. "
              f"Threads pinned: OMP/OPENBLAS/MKL_NUM_THREADS, torch.set_num_threads, "
              f"intra_op_num_threads, our --threads. Dither 0 everywhere.")
     L.append("")
@@ -470,6 +472,27 @@ def evaluate_targets(res: dict) -> list:
 # --------------------------------------------------------------------------------------
 
 
+def pool_rounds(prev: dict, new: dict) -> dict:
+    """One row from two rounds of the same engine × threads × clip: every timed run pooled."""
+    row = dict(prev)
+    row["rtfRuns"] = prev["rtfRuns"] + new["rtfRuns"]
+    row["rtf"] = statistics.median(row["rtfRuns"])
+    row["runs"] = prev["runs"] + new["runs"]
+    stages = row["runs"][0].keys() if row["runs"] else []
+    row["median"] = {k: statistics.median(r[k] for r in row["runs"] if k in r) for k in stages}
+    row["roundRtf"] = prev["roundRtf"] + new["roundRtf"]
+    row["loads"] = prev["loads"] + new["loads"]
+    row["loadSeconds"] = statistics.median(row["loads"])
+    row["peakRssBytes"] = max(prev["peakRssBytes"], new["peakRssBytes"])
+    if "roundEncoderVsGemm" in prev:
+        ratios = prev["roundEncoderVsGemm"] + new["roundEncoderVsGemm"]
+        row["roundEncoderVsGemm"] = ratios
+        valid = [x for x in ratios if x is not None]
+        # Each round's ratio compares an encoder time and a GEMM floor from the same process.
+        row["encoderVsGemm"] = statistics.median(valid) if valid else None
+    return row
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
@@ -479,6 +502,10 @@ def main(argv=None) -> int:
     ap.add_argument("--clips", default=None, help="clip lengths in s (default 10,60,300; quick: 10)")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--runs", type=int, default=None, help="timed runs (default 3; quick: 1)")
+    ap.add_argument("--rounds", type=int, default=None,
+                    help="times the whole engine sequence is repeated, alternating engines, for each clip "
+                         "and thread count (default 2; quick: 1): a shared machine's speed drifts over "
+                         "minutes, and alternation spreads the drift over every engine")
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--engines", default=",".join(ENGINES))
     ap.add_argument("--no-streaming", action="store_true")
@@ -497,6 +524,7 @@ def main(argv=None) -> int:
 
     clips_s = [int(x) for x in (a.clips or ("10" if a.quick else "10,60,300")).split(",") if x]
     runs = a.runs if a.runs is not None else (1 if a.quick else 3)
+    rounds = max(1, a.rounds if a.rounds is not None else (1 if a.quick else 2))
     threads = [int(x) for x in a.threads.split(",") if x]
     engines = [e for e in a.engines.split(",") if e]
     for e in engines:
@@ -539,7 +567,7 @@ def main(argv=None) -> int:
         "started": started.isoformat(timespec="seconds"),
         "machine": machine_info(),
         "loadavgStart": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-        "config": {"quick": a.quick, "clips": clips, "threads": threads, "runs": runs, "warmup": a.warmup,
+        "config": {"quick": a.quick, "clips": clips, "threads": threads, "runs": runs, "rounds": rounds, "warmup": a.warmup,
                    "engines": engines, "streamingClip": stream_clip, "streamingThreads": stream_threads,
                    "streamingEngines": stream_engines, "chunkMs": a.chunk_ms,
                    "gemmMinSeconds": a.gemm_min_seconds, "model": str(model_dir), "gguf": str(gguf)},
@@ -549,35 +577,46 @@ def main(argv=None) -> int:
         res["notes"].append(f"the machine was not idle at start (load average {res['loadavgStart']}); "
                             "timings may be inflated")
 
-    # Offline: per clip, per thread count, every engine (interleaved so that they share conditions).
+    # Offline: per clip, per thread count, every engine, in `rounds` alternating passes (so that
+    # every engine sees the same spread of machine conditions); a row pools the runs of all
+    # rounds: RTF = median of every timed run, stages = per-stage medians over every run.
     for clip in clips:
         for t in threads:
-            for e in engines:
-                log(f"offline {e} threads={t} {clip_name(clip)}")
-                cmd = engine_cmd(e, a, binary, model_dir, gguf, t, clip, False, runs, a.warmup)
-                out, meta = run_child(cmd, thread_env(t), logdir / f"{e}-{t}-{clip_name(clip)}.log", a.timeout)
-                key = f"{e}|{t}|{clip}"
-                res["processes"][key] = meta
-                if out is None:
-                    continue
-                c = out["clips"][0]
-                row = {"rtf": c["rtf"], "rtfRuns": c["rtfRuns"], "median": c["median"], "runs": c["runs"],
-                       "loadSeconds": out["loadSeconds"], "peakRssBytes": c["peakRssBytes"],
-                       "tokenIds": c["tokenIds"], "text": c["text"], "duration": c["duration"],
-                       "importSeconds": out.get("importSeconds"), "deterministic": c.get("deterministic")}
-                if "tokenIdsUntruncated" in c:
-                    row["tokenIdsUntruncated"] = c["tokenIdsUntruncated"]
-                if e == "ours":
-                    row.update({"gemm": c.get("gemm"), "encoderVsGemm": c.get("encoderVsGemm"),
-                                "blasCore": out.get("blasCore"), "lfrFrames": c.get("lfrFrames")})
-                    res["blasCore"] = out.get("blasCore")
-                res["offline"][key] = row
-                res["clipDurations"][clip] = c["duration"]
-                log(f"  RTF {c['rtf']:.4f}  load {out['loadSeconds']:.2f} s  RSS {c['peakRssBytes'] / 1e9:.2f} GB  "
-                    f"{len(c['tokenIds'])} tokens")
-                if c.get("deterministic") is False:
-                    res["notes"].append(f"{LABEL[e]} gave different tokens across runs on {clip_name(clip)} "
-                                        f"({t} thr): not deterministic (dither?)")
+            for rnd in range(rounds):
+                for e in engines:
+                    log(f"offline {e} threads={t} {clip_name(clip)} round {rnd + 1}/{rounds}")
+                    cmd = engine_cmd(e, a, binary, model_dir, gguf, t, clip, False, runs, a.warmup)
+                    out, meta = run_child(cmd, thread_env(t),
+                                          logdir / f"{e}-{t}-{clip_name(clip)}-r{rnd + 1}.log", a.timeout)
+                    key = f"{e}|{t}|{clip}"
+                    res["processes"][f"{key}|round{rnd + 1}"] = meta
+                    if out is None:
+                        continue
+                    c = out["clips"][0]
+                    row = {"rtf": c["rtf"], "rtfRuns": c["rtfRuns"], "median": c["median"], "runs": c["runs"],
+                           "loadSeconds": out["loadSeconds"], "peakRssBytes": c["peakRssBytes"],
+                           "tokenIds": c["tokenIds"], "text": c["text"], "duration": c["duration"],
+                           "importSeconds": out.get("importSeconds"), "deterministic": c.get("deterministic"),
+                           "roundRtf": [c["rtf"]], "loads": [out["loadSeconds"]]}
+                    if "tokenIdsUntruncated" in c:
+                        row["tokenIdsUntruncated"] = c["tokenIdsUntruncated"]
+                    if e == "ours":
+                        row.update({"gemm": c.get("gemm"), "encoderVsGemm": c.get("encoderVsGemm"),
+                                    "roundEncoderVsGemm": [c.get("encoderVsGemm")],
+                                    "blasCore": out.get("blasCore"), "lfrFrames": c.get("lfrFrames")})
+                        res["blasCore"] = out.get("blasCore")
+                    if key in res["offline"]:
+                        if res["offline"][key]["tokenIds"] != c["tokenIds"]:
+                            res["notes"].append(f"{LABEL[e]} gave different tokens in different rounds on "
+                                                f"{clip_name(clip)} ({t} thr)")
+                        row = pool_rounds(res["offline"][key], row)
+                    res["offline"][key] = row
+                    res["clipDurations"][clip] = c["duration"]
+                    log(f"  RTF {c['rtf']:.4f}  load {out['loadSeconds']:.2f} s  RSS {c['peakRssBytes'] / 1e9:.2f} GB  "
+                        f"{len(c['tokenIds'])} tokens")
+                    if c.get("deterministic") is False:
+                        res["notes"].append(f"{LABEL[e]} gave different tokens across runs on {clip_name(clip)} "
+                                            f"({t} thr): not deterministic (dither?)")
 
     # Streaming
     if not a.no_streaming:

@@ -2,8 +2,8 @@ import Foundation
 import Paraformer
 
 /// The matrix products of the SAN-M encoder for a clip of `frames` LFR frames, and a
-/// microbenchmark of `cblas_sgemm` (through `BLAS.gemm`, as the engine calls it) on exactly
-/// those shapes, giving the machine's sustained GFLOP/s and the "pure GEMM time" of the
+/// microbenchmark of `cblas_sgemm` (through `BLAS.gemm` and the engine's threads, as the
+/// engine calls it) on exactly those shapes, giving the machine's sustained GFLOP/s and the "pure GEMM time" of the
 /// encoder: the time its products would take at that rate with nothing else in the way.
 struct GemmShape: Codable {
     /// What the product is, e.g. "ffn.w1".
@@ -84,17 +84,31 @@ enum GemmBench {
         var results: [GemmShapeResult] = []
         var rng = SplitMix(seed: 42)
         for s in shapes {
+            // Linear products run as the engine runs them: one `BLAS.gemm`, split into panels
+            // over the threads. Attention runs whole heads concurrently, one per thread, each a
+            // single-threaded product; so it is timed here, each thread with its own operands.
+            let perHead = s.name.hasPrefix("attn")
+            let copies = perHead ? max(1, min(threads, hp.encoderHeads)) : 1
             let aRows = s.m, bRows = s.transB ? s.n : s.k
-            let a = UnsafeMutablePointer<Float>.allocate(capacity: aRows * s.lda)
-            let b = UnsafeMutablePointer<Float>.allocate(capacity: bRows * s.ldb)
-            let c = UnsafeMutablePointer<Float>.allocate(capacity: s.m * s.n)
+            let a = UnsafeMutablePointer<Float>.allocate(capacity: copies * aRows * s.lda)
+            let b = UnsafeMutablePointer<Float>.allocate(capacity: copies * bRows * s.ldb)
+            let c = UnsafeMutablePointer<Float>.allocate(capacity: copies * s.m * s.n)
             defer { a.deallocate(); b.deallocate(); c.deallocate() }
-            for i in 0..<(aRows * s.lda) { a[i] = rng.nextFloat() }
-            for i in 0..<(bRows * s.ldb) { b[i] = rng.nextFloat() * 0.05 }
-            c.initialize(repeating: 0, count: s.m * s.n)
+            for i in 0..<(copies * aRows * s.lda) { a[i] = rng.nextFloat() }
+            for i in 0..<(copies * bRows * s.ldb) { b[i] = rng.nextFloat() * 0.05 }
+            c.initialize(repeating: 0, count: copies * s.m * s.n)
             let call = {
-                BLAS.gemm(transA: false, transB: s.transB, m: s.m, n: s.n, k: s.k, a: a, lda: s.lda,
-                          b: b, ldb: s.ldb, beta: 0, c: c, ldc: s.n)
+                if perHead {
+                    Parallel.forParts(copies) { p in
+                        BLAS.gemmOnThisThread(
+                            transA: false, transB: s.transB, m: s.m, n: s.n, k: s.k,
+                            a: a + p * aRows * s.lda, lda: s.lda, b: b + p * bRows * s.ldb,
+                            ldb: s.ldb, beta: 0, c: c + p * s.m * s.n, ldc: s.n)
+                    }
+                } else {
+                    BLAS.gemm(transA: false, transB: s.transB, m: s.m, n: s.n, k: s.k, a: a, lda: s.lda,
+                              b: b, ldb: s.ldb, beta: 0, c: c, ldc: s.n)
+                }
             }
             call()  // warm-up (page faults, BLAS buffers, thread pool)
             var times: [Double] = []
@@ -105,7 +119,8 @@ enum GemmBench {
                 call()
                 times.append((clock.now - t0).seconds)
             }
-            let sec = median(times)
+            // Seconds per product: `copies` products ran side by side.
+            let sec = median(times) / Double(copies)
             results.append(GemmShapeResult(shape: s, seconds: sec, gflops: s.flop / sec / 1e9,
                                            totalSeconds: sec * Double(s.count)))
         }

@@ -27,28 +27,32 @@ enum Attention {
         }
         let mark = ws.mark
         defer { ws.rewind(to: mark) }
-        // Query rows in blocks, so the score buffer stays at most `scoreBudget` floats however
-        // long the utterance (attention memory is O(T) instead of O(T²)).
+        // Query rows in blocks, so each score buffer stays at most `scoreBudget` floats however
+        // long the utterance (attention memory is O(T) instead of O(T²)). The (head, block)
+        // items are shared out over the threads, each with its own score buffer, so a thread
+        // runs QKᵀ, softmax and PV of its items with no hand-over in between.
         let block = max(1, min(queries, scoreBudget / keys))
-        let scores = ws.tensor([block, keys])
+        let blocksPerHead = (queries + block - 1) / block
+        let items = heads * blocksPerHead
+        let work = heads * queries * keys * headDim
+        let parts = max(1, min(Parallel.threads, items, work / BLAS.minPanelWork))
+        let scores = ws.tensor([parts * block, keys])
         let scale = 1 / Float(headDim).squareRoot()
-        for h in 0..<heads {
-            let off = h * headDim
-            var r0 = 0
-            while r0 < queries {
+        Parallel.forParts(parts) { part in
+            let buffer = scores.data + part * block * keys
+            for item in (items * part / parts)..<(items * (part + 1) / parts) {
+                let off = (item / blocksPerHead) * headDim
+                let r0 = (item % blocksPerHead) * block
                 let rows = min(block, queries - r0)
-                BLAS.gemm(
+                BLAS.gemmOnThisThread(
                     transA: false, transB: true, m: rows, n: keys, k: headDim, alpha: scale,
                     a: q.data + r0 * q.stride + off, lda: q.stride, b: k.data + off, ldb: k.stride,
-                    c: scores.data, ldc: keys)
-                Parallel.forRanges(rows, cost: keys * 8) { range in
-                    for r in range { Kernels.softmaxRow(scores.row(r), n: keys, valid: keys) }
-                }
-                BLAS.gemm(
+                    c: buffer, ldc: keys)
+                for r in 0..<rows { Kernels.softmaxRow(buffer + r * keys, n: keys, valid: keys) }
+                BLAS.gemmOnThisThread(
                     transA: false, transB: false, m: rows, n: headDim, k: keys,
-                    a: scores.data, lda: keys, b: v.data + off, ldb: v.stride,
+                    a: buffer, lda: keys, b: v.data + off, ldb: v.stride,
                     c: context + r0 * contextStride + off, ldc: contextStride)
-                r0 += rows
             }
         }
     }

@@ -47,9 +47,10 @@ struct Linear {
         BLAS.linear(x, weight, bias: bias, into: out, accumulate: accumulate)
     }
 
-    func callAsFunction(_ x: Tensor, _ ws: Workspace) -> Tensor {
+    /// relu(x · Wᵀ + b) in `ws`.
+    func callAsFunction(_ x: Tensor, activation: BLAS.Activation = .none, _ ws: Workspace) -> Tensor {
         let out = ws.tensor([x.rows, outFeatures])
-        self(x, into: out)
+        BLAS.linear(x, weight, bias: bias, into: out, activation: activation)
         return out
     }
 }
@@ -93,8 +94,7 @@ struct FeedForward {
     func callAsFunction(_ x: Tensor, into out: Tensor, accumulate: Bool, _ ws: Workspace) {
         let mark = ws.mark
         defer { ws.rewind(to: mark) }
-        let h = w1(x, ws)  // [R, U]
-        Kernels.relu(h)
+        let h = w1(x, activation: .relu, ws)  // [R, U]
         w2(h, into: out, accumulate: accumulate)  // [R, D]
     }
 }
@@ -115,8 +115,7 @@ struct DecoderFeedForward {
     func callAsFunction(_ x: Tensor, into out: Tensor, _ ws: Workspace) {
         let mark = ws.mark
         defer { ws.rewind(to: mark) }
-        let h = w1(x, ws)  // [R, U]
-        Kernels.relu(h)
+        let h = w1(x, activation: .relu, ws)  // [R, U]
         norm(h, into: h)
         w2(h, into: out)  // [R, D]
     }

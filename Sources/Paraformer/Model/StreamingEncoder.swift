@@ -243,13 +243,17 @@ enum WindowLinear {
             for r in 0..<m { out.row(r).update(from: bias.data, count: n) }
         }
         let beta: Float = (bias != nil || accumulate) ? 1 : 0
-        var j = 0
-        while j < n {
-            let p = min(piece, n - j)
-            BLAS.gemm(
-                transA: transposed, transB: true, m: m, n: p, k: k, a: a, lda: transposed ? m : k,
-                b: weight.data + j * k, ldb: k, beta: beta, c: out.data + j, ldc: n)
-            j += p
+        // The pieces are shared out over the threads in contiguous runs.
+        let pieces = (n + piece - 1) / piece
+        let parts = min(Parallel.threads, pieces)
+        Parallel.forParts(parts) { part in
+            for i in (pieces * part / parts)..<(pieces * (part + 1) / parts) {
+                let j = i * piece
+                BLAS.gemmOnThisThread(
+                    transA: transposed, transB: true, m: m, n: min(piece, n - j), k: k, a: a,
+                    lda: transposed ? m : k, b: weight.data + j * k, ldb: k, beta: beta,
+                    c: out.data + j, ldc: n)
+            }
         }
         if let bias, accumulate {
             for r in 0..<m { Kernels.add(out.row(r), bias.data, count: n) }

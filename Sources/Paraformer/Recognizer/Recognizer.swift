@@ -2,7 +2,8 @@ import Foundation
 
 /// Options of a `Recognizer`.
 public struct RecognizerOptions: Sendable, Equatable {
-    /// BLAS threads (process-wide: OpenBLAS has one pool). `nil` leaves the library default.
+    /// Threads for matrix products and kernels (process-wide, `BLAS.setThreads`). `nil` keeps
+    /// the default: OPENBLAS_NUM_THREADS when set, else the number of cores.
     public var threads: Int?
     /// Utterances decoded together in one padded forward pass by `transcribe(batch:)`.
     public var batchSize: Int

@@ -9,9 +9,98 @@
 /// Matrix products and BLAS threading.
 public enum BLAS {
     /// C = alpha · op(A) · op(B) + beta · C on row-major matrices given by pointer and leading
-    /// dimension, where op(A) is M×K, op(B) is K×N and C is M×N.
+    /// dimension, where op(A) is M×K, op(B) is K×N and C is M×N. With several threads
+    /// (`setThreads`) a large product is split into column (or row) panels of C, one per
+    /// thread, each a single-threaded BLAS call; a panel's values do not depend on the split.
     @inline(__always)
     public static func gemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        forPanels(m: m, n: n, k: k) { rows, cols in
+            gemmOnThisThread(
+                transA: transA, transB: transB, m: rows.count, n: cols.count, k: k, alpha: alpha,
+                a: transA ? a + rows.lowerBound : a + rows.lowerBound * lda, lda: lda,
+                b: transB ? b + cols.lowerBound * ldb : b + cols.lowerBound, ldb: ldb, beta: beta,
+                c: c + rows.lowerBound * ldc + cols.lowerBound, ldc: ldc)
+        }
+    }
+
+    /// What `linear` does to each output after the product and bias.
+    public enum Activation {
+        case none
+        case relu
+    }
+
+    /// `out = act(x · Wᵀ + bias)` for x [R, in], W [out, in] (PyTorch's Linear layout),
+    /// out [R, out]. With `accumulate`, x · Wᵀ + bias is added to what `out` holds (no
+    /// activation). Each thread's panel gets its bias and activation while it is in cache.
+    @inline(__always)
+    public static func linear(
+        _ x: Tensor, _ weight: Tensor, bias: Tensor?, into out: Tensor, accumulate: Bool = false,
+        activation: Activation = .none
+    ) {
+        let rows = x.rows
+        let nOut = weight.shape[0]
+        let nIn = weight.count / nOut
+        precondition(x.cols == nIn && out.cols == nOut && out.rows == rows, "linear: shapes")
+        precondition(!accumulate || activation == .none, "linear: activation with accumulate")
+        let o = out.data
+        forPanels(m: rows, n: nOut, k: nIn) { rs, cs in
+            let width = cs.count
+            let c = o + rs.lowerBound * nOut + cs.lowerBound
+            if let bias, !accumulate {
+                for r in 0..<rs.count { (c + r * nOut).update(from: bias.data + cs.lowerBound, count: width) }
+            }
+            gemmOnThisThread(
+                transA: false, transB: true, m: rs.count, n: width, k: nIn,
+                a: x.data + rs.lowerBound * nIn, lda: nIn, b: weight.data + cs.lowerBound * nIn,
+                ldb: nIn, beta: (bias != nil || accumulate) ? 1 : 0, c: c, ldc: nOut)
+            if let bias, accumulate {
+                for r in 0..<rs.count { Kernels.add(c + r * nOut, bias.data + cs.lowerBound, count: width) }
+            }
+            if activation == .relu {
+                for r in 0..<rs.count { SIMDMath.relu(c + r * nOut, width) }
+            }
+        }
+    }
+
+    /// Splits the M×N output of an M×N×K product into panels, one per thread, and calls
+    /// `body(rows, columns)` for each concurrently (or once, inline, for the whole output).
+    /// Panels are columns when N ≥ M (each thread then reads only its slice of a weight
+    /// matrix), rows otherwise; none is smaller than `minPanelWork` multiply-adds (starting a
+    /// region costs about a microsecond) or thinner than `panelAlign`.
+    @inline(__always)
+    static func forPanels(m: Int, n: Int, k: Int, _ body: (Range<Int>, Range<Int>) -> Void) {
+        guard m > 0, n > 0 else { return }
+        let threads = Parallel.threads
+        let work = m * n * max(k, 1)
+        let parts = threads <= 1 || work < 2 * minPanelWork
+            ? 1 : max(1, min(threads, work / minPanelWork, max(m, n) / panelAlign))
+        if parts <= 1 {
+            body(0..<m, 0..<n)
+            return
+        }
+        let byColumns = n >= m
+        let extent = byColumns ? n : m
+        // Panel edges on multiples of `panelAlign`, so every panel but the last is whole
+        // micro-kernel tiles.
+        let step = ((extent + parts - 1) / parts + panelAlign - 1) / panelAlign * panelAlign
+        let count = (extent + step - 1) / step
+        Parallel.forParts(count) { p in
+            let range = (p * step)..<min(extent, (p + 1) * step)
+            if byColumns { body(0..<m, range) } else { body(range, 0..<n) }
+        }
+    }
+
+    static let minPanelWork = 1 << 18
+    static let panelAlign = 16
+
+    /// One BLAS call on the calling thread (the library is kept single-threaded).
+    @inline(__always)
+    public static func gemmOnThisThread(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
         alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,
@@ -31,42 +120,25 @@ public enum BLAS {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// `out = x · Wᵀ (+ bias)` for x [R, in], W [out, in] (PyTorch's Linear layout), out [R, out].
-    /// With `accumulate`, the product is added to what `out` holds.
-    @inline(__always)
-    public static func linear(
-        _ x: Tensor, _ weight: Tensor, bias: Tensor?, into out: Tensor, accumulate: Bool = false
-    ) {
-        let rows = x.rows
-        let nOut = weight.shape[0]
-        let nIn = weight.count / nOut
-        precondition(x.cols == nIn && out.cols == nOut && out.rows == rows, "linear: shapes")
-        if let bias, !accumulate {
-            for r in 0..<rows { out.row(r).update(from: bias.data, count: nOut) }
-        }
-        gemm(
-            transA: false, transB: true, m: rows, n: nOut, k: nIn, a: x.data, lda: nIn,
-            b: weight.data, ldb: nIn, beta: (bias != nil || accumulate) ? 1 : 0, c: out.data,
-            ldc: nOut)
-        if let bias, accumulate {
-            for r in 0..<rows { Kernels.add(out.row(r), bias.data, count: nOut) }
-        }
+    /// Threads the engine splits matrix products and row kernels over.
+    public static var threads: Int { Parallel.threads }
+
+    /// Sets the engine's thread count for the whole process. The BLAS library itself stays
+    /// single-threaded; `gemm` splits products over these threads.
+    public static func setThreads(_ n: Int) {
+        _ = Parallel.threads  // adopt (and silence) the library's own default first
+        Parallel.threads = max(1, n)
     }
 
-    /// Number of threads the BLAS library uses (1 for a single-threaded build).
-    public static var threads: Int {
+    /// The BLAS library's default thread count (OPENBLAS_NUM_THREADS, else the cores), after
+    /// which the library is set to one thread: the engine owns the parallelism.
+    static func adoptLibraryThreads() -> Int {
         #if canImport(Accelerate)
             return 1
         #else
-            return Int(openblas_get_num_threads())
-        #endif
-    }
-
-    /// Sets the BLAS thread count for the whole process.
-    public static func setThreads(_ n: Int) {
-        Parallel.threads = max(1, n)
-        #if !canImport(Accelerate)
-            openblas_set_num_threads(Int32(max(1, n)))
+            let n = Int(openblas_get_num_threads())
+            openblas_set_num_threads(1)
+            return max(1, n)
         #endif
     }
 

@@ -16,7 +16,9 @@ public enum Kernels {
     /// x += y (same element count).
     public static func add(_ x: Tensor, _ y: Tensor) {
         precondition(x.count == y.count, "add: \(x.shape) vs \(y.shape)")
-        add(x.data, y.data, count: x.count)
+        Parallel.forRanges(x.count, cost: 1) { r in
+            add(x.data + r.lowerBound, y.data + r.lowerBound, count: r.count)
+        }
     }
 
     /// x[r, :] += bias for every row.
@@ -33,8 +35,7 @@ public enum Kernels {
 
     /// x = max(x, 0)
     public static func relu(_ x: Tensor) {
-        let p = x.data
-        for i in 0..<x.count { p[i] = max(p[i], 0) }
+        SIMDMath.relu(x.data, x.count)
     }
 
     /// x = 1 / (1 + e^-x)
@@ -153,7 +154,9 @@ public enum Kernels {
     /// Copies columns [start, start + out.cols) of every row of `x` into `out`.
     public static func splitColumns(_ x: Tensor, start: Int, into out: Tensor) {
         precondition(out.rows == x.rows && start + out.cols <= x.cols, "splitColumns")
-        for r in 0..<x.rows { out.row(r).update(from: x.row(r) + start, count: out.cols) }
+        Parallel.forRanges(x.rows, cost: out.cols) { rows in
+            for r in rows { out.row(r).update(from: x.row(r) + start, count: out.cols) }
+        }
     }
 
     /// Index of the largest of `n` values (the first on ties, as `torch.argmax`).

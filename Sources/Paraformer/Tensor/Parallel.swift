@@ -1,10 +1,13 @@
 import Dispatch
 
-/// Splits element-wise work over the same number of threads the BLAS library uses, so the
-/// code between matrix products scales like the products themselves.
-enum Parallel {
-    /// Threads for row kernels; set together with the BLAS thread count.
-    nonisolated(unsafe) static var threads = 1
+/// The engine's own thread parallelism. The BLAS library always runs single-threaded: matrix
+/// products are split here (`BLAS.gemm`), as are attention heads and row kernels, so one set
+/// of threads does all the work and no BLAS worker spins on a core the next kernel needs.
+public enum Parallel {
+    /// Threads for matrix products and row kernels (`BLAS.setThreads`). The first read takes
+    /// over the BLAS library's own default (OPENBLAS_NUM_THREADS or the core count) and sets
+    /// the library to one thread.
+    nonisolated(unsafe) public internal(set) static var threads: Int = BLAS.adoptLibraryThreads()
 
     /// Calls `body(range)` on `threads` contiguous slices of 0..<count (inline when the work is
     /// small or one thread is configured). `cost` is the rough work per item in floats.
@@ -16,10 +19,26 @@ enum Parallel {
             return
         }
         let parts = min(n, count)
-        DispatchQueue.concurrentPerform(iterations: parts) { p in
+        forParts(parts) { p in
             let lo = count * p / parts
             let hi = count * (p + 1) / parts
             if lo < hi { body(lo..<hi) }
         }
+    }
+
+    /// Calls `body(part)` for part in 0..<parts, concurrently on the engine's threads (the
+    /// caller runs one of them); returns when all are done.
+    @inline(__always)
+    public static func forParts(_ parts: Int, _ body: (Int) -> Void) {
+        if parts <= 1 {
+            if parts == 1 { body(0) }
+            return
+        }
+        #if os(Linux)
+            if WorkerPool.shared.run(parts, threads: threads, body) { return }
+        #endif
+        // Another thread's region is running (or this is one inside a region): Dispatch's
+        // workers serve it, as on platforms where Dispatch is the engine's pool.
+        DispatchQueue.concurrentPerform(iterations: parts, execute: body)
     }
 }

@@ -27,6 +27,20 @@ enum SIMDMath {
     @inline(__always)
     static func relu(_ y: V) -> V { (y + abs(y)) * 0.5 }
 
+    /// p[i] = max(p[i], 0) for i in 0..<n (the vector form of `Kernels.relu`).
+    @inline(__always)
+    static func relu(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + width <= n {
+            store(relu(load(p + i)), p + i)
+            i += width
+        }
+        while i < n {
+            p[i] = Swift.max(p[i], 0)
+            i += 1
+        }
+    }
+
     /// Lane-wise max of finite values as a + relu(b − a): exactly a where a ≥ b, within an
     /// ulp of b otherwise.
     @inline(__always)
