@@ -21,6 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import convert  # noqa: E402
 import funasr_oracle as fo  # noqa: E402
+import gguf_layout  # noqa: E402
 
 
 def read_field(field):
@@ -95,6 +96,9 @@ def check(model_dir: Path, gguf_path: Path, checkpoint: Path | None = None) -> l
     if "tokenizer.ggml.tokens" in fields and read_field(fields["tokenizer.ggml.tokens"]) != tokens:
         errors.append("tokenizer.ggml.tokens differs from the token file")
 
+    layout = read_field(fields[gguf_layout.LAYOUT_KEY]) if gguf_layout.LAYOUT_KEY in fields else gguf_layout.OUT_IN
+    if layout not in gguf_layout.LAYOUTS:
+        errors.append(f"{gguf_layout.LAYOUT_KEY} is {layout!r}, not one of {gguf_layout.LAYOUTS}")
     back = {t.name: t for t in r.tensors}
     if set(back) != set(state):
         missing = sorted(set(state) - set(back), key=fo.natural_key)
@@ -106,6 +110,8 @@ def check(model_dir: Path, gguf_path: Path, checkpoint: Path | None = None) -> l
             continue
         t = back[name]
         ref = state[name].detach().to(torch.float32).contiguous().numpy()
+        if layout == gguf_layout.IN_OUT and gguf_layout.is_linear_weight(name, ref.ndim):
+            ref = np.ascontiguousarray(ref.T)  # stored [in, out]
         data = np.asarray(t.data)
         if tuple(data.shape) != tuple(ref.shape):
             errors.append(f"{name}: shape {data.shape} != {ref.shape}")

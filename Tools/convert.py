@@ -13,6 +13,10 @@ PyTorch shapes (reading back with gguf.GGUFReader gives `tensor.data.shape` == P
 shape; the header lists dims innermost first, as ggml does).
 
 --dtype f16 stores tensors with 2+ dims as F16 and keeps 1-D tensors (biases, norms) F32.
+
+--linear-layout in_out stores the weight matrices of the Linear layers transposed, [in, out]
+(metadata `paraformer.linear_layout`; Tools/gguf_layout.py): the default for offline models,
+which it makes faster; streaming models default to PyTorch's [out, in] (out_in).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import funasr_oracle as fo  # noqa: E402
+import gguf_layout  # noqa: E402
 
 
 class ConvertError(Exception):
@@ -130,7 +135,7 @@ def validate(cfg: dict, state: dict, vocab_size: int) -> None:
 
 
 def convert(model_dir: Path, out: Path, dtype: str = "f32", checkpoint: Path | None = None,
-            quiet: bool = False) -> None:
+            quiet: bool = False, linear_layout: str = "auto") -> None:
     import gguf
     import torch
 
@@ -145,6 +150,10 @@ def convert(model_dir: Path, out: Path, dtype: str = "f32", checkpoint: Path | N
     state = fo.load_state_dict(ckpt)
     validate(cfg, state, len(tokens))
     arch, kv = build_metadata(cfg, tokens, shift, scale, model_dir.resolve().name)
+    layout = gguf_layout.default_layout(arch) if linear_layout == "auto" else linear_layout
+    if layout not in gguf_layout.LAYOUTS:
+        raise ConvertError(f"linear layout {layout!r} is not one of {gguf_layout.LAYOUTS}")
+    kv.append((gguf_layout.LAYOUT_KEY, "str", layout))
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
@@ -171,6 +180,8 @@ def convert(model_dir: Path, out: Path, dtype: str = "f32", checkpoint: Path | N
 
     for name in state:  # checkpoint order
         t = state[name].detach().to(torch.float32).contiguous().numpy()
+        if layout == gguf_layout.IN_OUT and gguf_layout.is_linear_weight(name, t.ndim):
+            t = np.ascontiguousarray(t.T)
         if dtype == "f16" and t.ndim >= 2:
             t = t.astype(np.float16)
         w.add_tensor(name, t)
@@ -186,8 +197,11 @@ def convert(model_dir: Path, out: Path, dtype: str = "f32", checkpoint: Path | N
     if len(back) != len(state):
         raise ConvertError(f"read back {len(back)} tensors, wrote {len(state)}")
     for name, t in state.items():
-        if tuple(back[name].data.shape) != tuple(t.shape):
-            raise ConvertError(f"read back {name} with shape {back[name].data.shape}, wrote {tuple(t.shape)}")
+        shape = tuple(t.shape)
+        if layout == gguf_layout.IN_OUT and gguf_layout.is_linear_weight(name, len(shape)):
+            shape = shape[::-1]
+        if tuple(back[name].data.shape) != shape:
+            raise ConvertError(f"read back {name} with shape {back[name].data.shape}, wrote {shape}")
     if not quiet:
         n = sum(int(np.prod(t.shape)) for t in state.values())
         print(f"{out}: {arch}, {len(state)} tensors, {n} parameters, vocab {len(tokens)}, {dtype}")
@@ -200,10 +214,13 @@ def main(argv=None) -> int:
     ap.add_argument("--dtype", choices=["f32", "f16"], default="f32")
     ap.add_argument("--checkpoint", type=Path, default=None,
                     help="checkpoint file when the directory holds several")
+    ap.add_argument("--linear-layout", choices=["auto", *gguf_layout.LAYOUTS], default="auto",
+                    help="how Linear weight matrices are stored: in_out (transposed, faster offline), "
+                         "out_in (PyTorch's); auto: in_out for offline models, out_in for streaming")
     ap.add_argument("-q", "--quiet", action="store_true")
     a = ap.parse_args(argv)
     try:
-        convert(a.model_dir, a.output, a.dtype, a.checkpoint, a.quiet)
+        convert(a.model_dir, a.output, a.dtype, a.checkpoint, a.quiet, a.linear_layout)
     except (ConvertError, FileNotFoundError, ValueError) as e:
         print(f"convert.py: error: {e}", file=sys.stderr)
         return 1

@@ -64,14 +64,18 @@ enum GemmBench {
     static func encoderShapes(frames t: Int, hp: Hyperparameters) -> [GemmShape] {
         let d = hp.modelDim, u = hp.encoderLinearUnits, h = hp.encoderHeads
         let dk = d / h, layers = hp.encoderBlocks
+        // Linear weights as the file stores them: [out, in] (x · Wᵀ, transB) or [in, out].
+        let transB = hp.linearLayout == .outIn
+        func linear(_ name: String, _ k: Int, _ n: Int, count: Int) -> GemmShape {
+            GemmShape(name: "\(name) [T,\(k)]x[\(k),\(n)]", m: t, n: n, k: k, count: count, transB: transB,
+                      lda: k, ldb: transB ? k : n)
+        }
         return [
-            GemmShape(name: "qkv0 [T,\(hp.inputSize)]x[\(hp.inputSize),\(3 * d)]", m: t, n: 3 * d, k: hp.inputSize,
-                      count: 1, transB: true, lda: hp.inputSize, ldb: hp.inputSize),
-            GemmShape(name: "qkv [T,\(d)]x[\(d),\(3 * d)]", m: t, n: 3 * d, k: d, count: layers - 1, transB: true,
-                      lda: d, ldb: d),
-            GemmShape(name: "out [T,\(d)]x[\(d),\(d)]", m: t, n: d, k: d, count: layers, transB: true, lda: d, ldb: d),
-            GemmShape(name: "ffn1 [T,\(d)]x[\(d),\(u)]", m: t, n: u, k: d, count: layers, transB: true, lda: d, ldb: d),
-            GemmShape(name: "ffn2 [T,\(u)]x[\(u),\(d)]", m: t, n: d, k: u, count: layers, transB: true, lda: u, ldb: u),
+            linear("qkv0", hp.inputSize, 3 * d, count: 1),
+            linear("qkv", d, 3 * d, count: layers - 1),
+            linear("out", d, d, count: layers),
+            linear("ffn1", d, u, count: layers),
+            linear("ffn2", u, d, count: layers),
             GemmShape(name: "attn QK^T [T,\(dk)]x[\(dk),T] per head", m: t, n: t, k: dk, count: layers * h,
                       transB: true, lda: 3 * d, ldb: 3 * d),
             GemmShape(name: "attn PV [T,T]x[T,\(dk)] per head", m: t, n: dk, k: t, count: layers * h,

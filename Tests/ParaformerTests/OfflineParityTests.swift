@@ -15,7 +15,14 @@ final class OfflineParityTests: XCTestCase {
     let logitTolerance: Float = 1e-3
     /// Committed fixtures, plus the full paraformer-large ones when PARAFORMER_LARGE_FIXTURES
     /// names the folder `Tools/gen_model_fixtures.py all --large` filled (with large.gguf).
-    var models: [String] { ["tiny", "small"] + (Self.largeDirectory != nil ? ["large"] : []) }
+    /// `small-inout` is `small` with its Linear weights stored [in, out] (Tools/relayout_gguf.py):
+    /// the same weights, so FunASR's `small` outputs.
+    var models: [String] { ["tiny", "small", "small-inout"] + (Self.largeDirectory != nil ? ["large"] : []) }
+
+    /// The fixture prefix of FunASR's outputs for a model file.
+    static func expected(_ modelName: String) -> String {
+        modelName.hasSuffix("-inout") ? String(modelName.dropLast("-inout".count)) : modelName
+    }
     let clips = ["zh_short", "en", "mix", "zh_long"]
 
     static let largeDirectory: String? = ProcessInfo.processInfo.environment["PARAFORMER_LARGE_FIXTURES"]
@@ -42,7 +49,7 @@ final class OfflineParityTests: XCTestCase {
             let frontend = try OfflineFrontend(file: file, hparams: model.hparams)
             for clip in clips {
                 let label = "\(modelName)/\(clip)"
-                let fx = try GGUFFile(path: Self.fixture("\(modelName)__\(clip).gguf"))
+                let fx = try GGUFFile(path: Self.fixture("\(Self.expected(modelName))__\(clip).gguf"))
                 // Frontend on FunASR's waveform.
                 let features = try frontend.features(samples: try fx.tensor("waveform").array)
                 let expectedFeatures = try fx.tensor("features")
@@ -83,7 +90,7 @@ final class OfflineParityTests: XCTestCase {
             let legacy = try Recognizer(modelPath: path, options: RecognizerOptions(timestampOrder: .funasr1416))
             for clip in clips {
                 let label = "\(modelName)/\(clip)"
-                let fx = try GGUFFile(path: Self.fixture("\(modelName)__\(clip).gguf"))
+                let fx = try GGUFFile(path: Self.fixture("\(Self.expected(modelName))__\(clip).gguf"))
                 let wave = try fx.tensor("waveform").array
                 let r = try fixed.transcribe(samples: wave, sampleRate: 16000)
                 XCTAssertEqual(r.text, string(fx, "fixture.text"), label)
@@ -106,11 +113,11 @@ final class OfflineParityTests: XCTestCase {
         for modelName in models {
             let recognizer = try Recognizer(
                 modelPath: Self.fixture("\(modelName).gguf"), options: RecognizerOptions(batchSize: 3))
-            let batchFixture = try GGUFFile(path: Self.fixture("\(modelName)__batch.gguf"))
+            let batchFixture = try GGUFFile(path: Self.fixture("\(Self.expected(modelName))__batch.gguf"))
             var inputs: [AudioBuffer] = []
             var singleTexts: [String?] = []
             for clip in batchClips {
-                let fx = try GGUFFile(path: Self.fixture("\(modelName)__\(clip).gguf"))
+                let fx = try GGUFFile(path: Self.fixture("\(Self.expected(modelName))__\(clip).gguf"))
                 inputs.append(try AudioBuffer(samples: try fx.tensor("waveform").array, sampleRate: 16000))
                 singleTexts.append(string(fx, "fixture.text"))
             }

@@ -14,12 +14,15 @@ final class StreamOracleCrossCheckTests: XCTestCase {
 
     func testEveryCallMatchesFunASR() throws {
         var cases = 0
-        for model in ["tiny-online", "small-online"] {
-            let recognizer = try Recognizer(modelPath: Self.fixture("\(model).gguf"))
+        // `tiny-online-inout`: tiny-online's weights with Linear matrices stored [in, out].
+        for modelFile in ["tiny-online", "small-online", "tiny-online-inout"] {
+            let model = modelFile.hasSuffix("-inout") ? String(modelFile.dropLast("-inout".count)) : modelFile
+            let recognizer = try Recognizer(modelPath: Self.fixture("\(modelFile).gguf"))
             for audio in ["stream_a", "stream_b"] {
                 for setting in ["cs0-10-5_lb4-1", "cs0-8-4_lb4-1", "cs0-10-5_lb0-0"] {
                     let name = "\(model)__\(audio)__\(setting)"
                     let fx = try GGUFFile(path: Self.fixture("\(name).gguf"))
+                    let label = "\(modelFile): \(name)"
                     func ints(_ key: String) -> [Int] { fx.metadata[key]?.arrayValue?.compactMap(\.intValue) ?? [] }
                     func strings(_ key: String) -> [String] {
                         fx.metadata[key]?.arrayValue?.compactMap(\.stringValue) ?? []
@@ -29,7 +32,7 @@ final class StreamOracleCrossCheckTests: XCTestCase {
                         encoderChunkLookBack: fx.metadata["fixture.encoder_chunk_look_back"]?.intValue ?? -9,
                         decoderChunkLookBack: fx.metadata["fixture.decoder_chunk_look_back"]?.intValue ?? -9)
                     let wave = try AudioDecoder.load(contentsOf: URL(fileURLWithPath: Self.fixture("audio/\(audio).wav")))
-                    XCTAssertEqual(wave.samples.count, fx.metadata["fixture.num_samples"]?.intValue, name)
+                    XCTAssertEqual(wave.samples.count, fx.metadata["fixture.num_samples"]?.intValue, label)
                     let stream = try recognizer.makeStream(options: options)
                     let ranges = ints("fixture.call_sample_ranges")
                     let expectedTexts = strings("fixture.call_texts")
@@ -46,13 +49,13 @@ final class StreamOracleCrossCheckTests: XCTestCase {
                             texts.append(partial.text)
                         }
                     }
-                    XCTAssertEqual(texts, expectedTexts, name)
-                    XCTAssertEqual(result?.tokens.map(\.text), strings("fixture.tokens"), name)
-                    XCTAssertEqual(result?.text, fx.metadata["fixture.fake_streaming_text"]?.stringValue, name)
+                    XCTAssertEqual(texts, expectedTexts, label)
+                    XCTAssertEqual(result?.tokens.map(\.text), strings("fixture.tokens"), label)
+                    XCTAssertEqual(result?.text, fx.metadata["fixture.fake_streaming_text"]?.stringValue, label)
                     cases += 1
                 }
             }
         }
-        XCTAssertEqual(cases, 12)
+        XCTAssertEqual(cases, 18)
     }
 }

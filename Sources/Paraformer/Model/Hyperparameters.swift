@@ -33,6 +33,7 @@ enum MetadataKey: String, CaseIterable {
     case cmvnShift = "paraformer.cmvn.shift"
     case cmvnScale = "paraformer.cmvn.scale"
     case tokens = "tokenizer.ggml.tokens"
+    case linearLayout = "paraformer.linear_layout"
 }
 
 /// The model's configuration, read only from GGUF metadata (written by Tools/convert.py from
@@ -92,6 +93,13 @@ public struct Hyperparameters: Sendable, Equatable {
     public var blankId: Int
     public var sosId: Int
     public var eosId: Int
+    /// How the files stores the Linear layers' weight matrices (`paraformer.linear_layout`).
+    public var linearLayout: LinearLayout
+
+    /// `out_in`: PyTorch's [out, in] (a file without the key); `in_out`: transposed, [in, out],
+    /// which OpenBLAS multiplies faster when the weights stream from memory
+    /// (Tools/gguf_layout.py, Weights/FORMAT.md).
+    public enum LinearLayout: String, Sendable { case outIn = "out_in", inOut = "in_out" }
 
     /// Left zero padding of an FSMN block: `(K − 1) / 2 + shift` (FunASR's `pad_fn`).
     static func fsmnLeftPad(kernelSize: Int, sanmShift: Int) -> Int {
@@ -159,6 +167,15 @@ public struct Hyperparameters: Sendable, Equatable {
         blankId = try int(.blankId, default: 0)
         sosId = try int(.sosId, default: 1)
         eosId = try int(.eosId, default: 2)
+        if let v = file.metadata[MetadataKey.linearLayout.rawValue] {
+            guard let name = v.stringValue, let layout = LinearLayout(rawValue: name) else {
+                throw ParaformerError.invalidMetadata(
+                    key: MetadataKey.linearLayout.rawValue, reason: "not \"out_in\" or \"in_out\"")
+            }
+            linearLayout = layout
+        } else {
+            linearLayout = .outIn
+        }
         try validate()
     }
 

@@ -31,26 +31,28 @@ struct BatchLayout {
 
 /// `nn.Linear`: y = x · Wᵀ + b.
 struct Linear {
-    /// [out, in]
+    /// [out, in] as PyTorch stores it, or [in, out] when `transposed` (the file's
+    /// `in_out` layout).
     let weight: Tensor
+    let transposed: Bool
     /// [out], absent for `bias=False`.
     let bias: Tensor?
-    var outFeatures: Int { weight.shape[0] }
+    var outFeatures: Int { transposed ? weight.shape[1] : weight.shape[0] }
 
     init(_ w: WeightStore, _ prefix: String, in nIn: Int, out nOut: Int, bias hasBias: Bool = true) throws {
-        weight = try w.tensor("\(prefix).weight", [nOut, nIn])
+        (weight, transposed) = try w.linearWeight("\(prefix).weight", out: nOut, in: nIn)
         bias = hasBias ? try w.tensor("\(prefix).bias", [nOut]) : nil
     }
 
     /// out = x · Wᵀ + b (or out += … with `accumulate`). x [R, in], out [R, out].
     func callAsFunction(_ x: Tensor, into out: Tensor, accumulate: Bool = false) {
-        BLAS.linear(x, weight, bias: bias, into: out, accumulate: accumulate)
+        BLAS.linear(x, weight, transposed: transposed, bias: bias, into: out, accumulate: accumulate)
     }
 
     /// relu(x · Wᵀ + b) in `ws`.
     func callAsFunction(_ x: Tensor, activation: BLAS.Activation = .none, _ ws: Workspace) -> Tensor {
         let out = ws.tensor([x.rows, outFeatures])
-        BLAS.linear(x, weight, bias: bias, into: out, activation: activation)
+        BLAS.linear(x, weight, transposed: transposed, bias: bias, into: out, activation: activation)
         return out
     }
 }

@@ -15,7 +15,7 @@ final class ParaformerModel: @unchecked Sendable {
         self.file = file
         let hp = try Hyperparameters(file)
         hparams = hp
-        let store = WeightStore(file)
+        let store = WeightStore(file, linearLayout: hp.linearLayout)
         encoder = try SANMEncoder(store, hp)
         predictor = try CIFPredictor(store, hp)
         decoder = try ParaformerDecoder(store, hp)

@@ -2,13 +2,27 @@
 /// model built from a file is known to have consumed exactly the file's tensors.
 final class WeightStore {
     let file: GGUFFile
+    /// How Linear weight matrices are stored in `file`.
+    let linearLayout: Hyperparameters.LinearLayout
     private var used: Set<String> = []
 
     /// Tensors FunASR checkpoints carry that inference never reads.
     static let knownUnused: [String] = ["decoder.embed.0.weight"]
     static let knownUnusedPrefixes: [String] = ["ctc.", "criterion_att."]
 
-    init(_ file: GGUFFile) { self.file = file }
+    init(_ file: GGUFFile, linearLayout: Hyperparameters.LinearLayout) {
+        self.file = file
+        self.linearLayout = linearLayout
+    }
+
+    /// The weight matrix of the Linear layer `name` (PyTorch shape [out, in]) as the file
+    /// stores it: [out, in], or [in, out] with `transposed` for the `in_out` layout.
+    func linearWeight(_ name: String, out nOut: Int, in nIn: Int) throws -> (Tensor, transposed: Bool) {
+        switch linearLayout {
+        case .outIn: return (try tensor(name, [nOut, nIn]), false)
+        case .inOut: return (try tensor(name, [nIn, nOut]), true)
+        }
+    }
 
     /// The tensor `name`, which must have exactly `shape` (PyTorch order).
     func tensor(_ name: String, _ shape: [Int]) throws -> Tensor {

@@ -34,16 +34,17 @@ public enum BLAS {
         case relu
     }
 
-    /// `out = act(x · Wᵀ + bias)` for x [R, in], W [out, in] (PyTorch's Linear layout),
-    /// out [R, out]. With `accumulate`, x · Wᵀ + bias is added to what `out` holds (no
-    /// activation). Each thread's panel gets its bias and activation while it is in cache.
+    /// `out = act(x · Wᵀ + bias)` for x [R, in], W [out, in] (PyTorch's Linear layout; with
+    /// `transposed`, `weight` holds Wᵀ [in, out]), out [R, out]. With `accumulate`,
+    /// x · Wᵀ + bias is added to what `out` holds (no activation). Each thread's panel gets
+    /// its bias and activation while it is in cache.
     @inline(__always)
     public static func linear(
-        _ x: Tensor, _ weight: Tensor, bias: Tensor?, into out: Tensor, accumulate: Bool = false,
-        activation: Activation = .none
+        _ x: Tensor, _ weight: Tensor, transposed: Bool = false, bias: Tensor?, into out: Tensor,
+        accumulate: Bool = false, activation: Activation = .none
     ) {
         let rows = x.rows
-        let nOut = weight.shape[0]
+        let nOut = transposed ? weight.shape[1] : weight.shape[0]
         let nIn = weight.count / nOut
         precondition(x.cols == nIn && out.cols == nOut && out.rows == rows, "linear: shapes")
         precondition(!accumulate || activation == .none, "linear: activation with accumulate")
@@ -55,9 +56,10 @@ public enum BLAS {
                 for r in 0..<rs.count { (c + r * nOut).update(from: bias.data + cs.lowerBound, count: width) }
             }
             gemmOnThisThread(
-                transA: false, transB: true, m: rs.count, n: width, k: nIn,
-                a: x.data + rs.lowerBound * nIn, lda: nIn, b: weight.data + cs.lowerBound * nIn,
-                ldb: nIn, beta: (bias != nil || accumulate) ? 1 : 0, c: c, ldc: nOut)
+                transA: false, transB: !transposed, m: rs.count, n: width, k: nIn,
+                a: x.data + rs.lowerBound * nIn, lda: nIn,
+                b: transposed ? weight.data + cs.lowerBound : weight.data + cs.lowerBound * nIn,
+                ldb: transposed ? nOut : nIn, beta: (bias != nil || accumulate) ? 1 : 0, c: c, ldc: nOut)
             if let bias, accumulate {
                 for r in 0..<rs.count { Kernels.add(c + r * nOut, bias.data + cs.lowerBound, count: width) }
             }
