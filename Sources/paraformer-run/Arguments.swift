@@ -16,7 +16,7 @@ struct Arguments: ParsableArguments {
     @Flag(help: "Print one JSON object per file (FunASR's result shape: key, text, timestamp) plus tokens.")
     var json = false
 
-    @Option(help: ArgumentHelp("BLAS threads", valueName: "n"))
+    @Option(help: ArgumentHelp("Threads for matrix products and kernels", valueName: "n"))
     var threads: Int = 1
 
     @Option(help: ArgumentHelp(
