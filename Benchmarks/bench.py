@@ -318,19 +318,20 @@ def build_markdown(res: dict) -> str:
         name = clip_name(clip)
         L.append(f"### {name} ({res['clipDurations'].get(clip, 0):.0f} s)")
         L.append("")
-        L.append("| engine | threads | RTF | ours ÷ peer RTF | load s | ours ÷ peer load | peak RSS GB | "
-                 "ours ÷ peer RSS | tokens = ours | other load |")
-        L.append("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+        L.append("| engine | threads | RTF | RTF per round | ours ÷ peer RTF | load s | ours ÷ peer load | "
+                 "peak RSS GB | ours ÷ peer RSS | tokens = ours | other load |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
         for t in cfg["threads"]:
             ours = res["offline"].get(f"ours|{t}|{clip}")
             for e in cfg["engines"]:
                 r = res["offline"].get(f"{e}|{t}|{clip}")
                 if r is None:
-                    L.append(f"| {LABEL[e]} | {t} | failed | | | | | | | |")
+                    L.append(f"| {LABEL[e]} | {t} | failed | | | | | | | | |")
                     continue
                 ratio = lambda k: (ours[k] / r[k]) if (ours and r.get(k) and ours.get(k) and e != "ours") else None  # noqa: E731
                 ident = "–" if e == "ours" else ident_str(compare_ref(ours, r))
-                L.append(f"| {LABEL[e]} | {t} | {fmt(r['rtf'], '.4f')} | {fmt(ratio('rtf'), '.2f')} | "
+                rounds = " / ".join(fmt(x, ".4f") for x in r.get("roundRtf", []))
+                L.append(f"| {LABEL[e]} | {t} | {fmt(r['rtf'], '.4f')} | {rounds} | {fmt(ratio('rtf'), '.2f')} | "
                          f"{fmt(r['loadSeconds'], '.2f')} | {fmt(ratio('loadSeconds'), '.3f')} | "
                          f"{fmt(gb(r['peakRssBytes']), '.2f')} | {fmt(ratio('peakRssBytes'), '.2f')} | {ident} | "
                          f"{fmt(other_load(res, f'{e}|{t}|{clip}'), '.2f')} |")
