@@ -22,20 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import convert  # noqa: E402
 import funasr_oracle as fo  # noqa: E402
 import gguf_layout  # noqa: E402
-
-
-def read_field(field):
-    import gguf
-
-    t = field.types[0]
-    if t == gguf.GGUFValueType.ARRAY:
-        sub = field.types[1] if len(field.types) > 1 else None
-        if sub == gguf.GGUFValueType.STRING:
-            return [bytes(field.parts[i]).decode("utf-8") for i in field.data]
-        return [field.parts[i].tolist()[0] for i in field.data]
-    if t == gguf.GGUFValueType.STRING:
-        return bytes(field.parts[field.data[0]]).decode("utf-8")
-    return field.parts[field.data[0]].tolist()[0]
+from gguf_layout import read_field  # noqa: E402
 
 
 def check(model_dir: Path, gguf_path: Path, checkpoint: Path | None = None) -> list:

@@ -1,4 +1,5 @@
-"""Which tensors of a Paraformer GGUF are stored transposed, and how (Weights/FORMAT.md).
+"""Which tensors of a Paraformer GGUF are stored transposed, and how (Weights/FORMAT.md);
+reading GGUF metadata fields.
 
 `paraformer.linear_layout` says how the weight matrices of the nn.Linear layers are stored:
 
@@ -22,6 +23,21 @@ NOT_LINEAR = ("decoder.embed.0.weight",)
 
 def is_linear_weight(name: str, ndim: int) -> bool:
     return ndim == 2 and name.endswith(".weight") and name not in NOT_LINEAR
+
+
+def read_field(field):
+    """The value of a gguf.GGUFReader field: a number, a string, or a list of either."""
+    import gguf
+
+    t = field.types[0]
+    if t == gguf.GGUFValueType.ARRAY:
+        sub = field.types[1] if len(field.types) > 1 else None
+        if sub == gguf.GGUFValueType.STRING:
+            return [bytes(field.parts[i]).decode("utf-8") for i in field.data]
+        return [field.parts[i].tolist()[0] for i in field.data]
+    if t == gguf.GGUFValueType.STRING:
+        return bytes(field.parts[field.data[0]]).decode("utf-8")
+    return field.parts[field.data[0]].tolist()[0]
 
 
 def default_layout(arch: str) -> str:

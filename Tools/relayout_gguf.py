@@ -19,19 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gguf_layout  # noqa: E402
-
-
-def field_value(field):
-    import gguf
-
-    T = gguf.GGUFValueType
-    if field.types[0] == T.ARRAY:
-        if field.types[1] == T.STRING:
-            return [bytes(field.parts[i]).decode("utf-8") for i in field.data]
-        return [field.parts[i].tolist()[0] for i in field.data]
-    if field.types[0] == T.STRING:
-        return bytes(field.parts[field.data[0]]).decode("utf-8")
-    return field.parts[field.data[0]].tolist()[0]
+from gguf_layout import read_field  # noqa: E402
 
 
 def relayout(src: Path, out: Path, layout: str) -> int:
@@ -41,20 +29,20 @@ def relayout(src: Path, out: Path, layout: str) -> int:
         raise ValueError(f"layout {layout!r} is not one of {gguf_layout.LAYOUTS}")
     r = gguf.GGUFReader(str(src))
     fields = r.fields
-    arch = field_value(fields["general.architecture"])
-    old = field_value(fields[gguf_layout.LAYOUT_KEY]) if gguf_layout.LAYOUT_KEY in fields else gguf_layout.OUT_IN
+    arch = read_field(fields["general.architecture"])
+    old = read_field(fields[gguf_layout.LAYOUT_KEY]) if gguf_layout.LAYOUT_KEY in fields else gguf_layout.OUT_IN
     if old not in gguf_layout.LAYOUTS:
         raise ValueError(f"{src}: {gguf_layout.LAYOUT_KEY} is {old!r}")
     flip = old != layout
 
     tmp = out.with_name(out.name + ".tmp")
     w = gguf.GGUFWriter(str(tmp), arch)
-    w.add_custom_alignment(int(field_value(fields["general.alignment"])) if "general.alignment" in fields else 32)
+    w.add_custom_alignment(int(read_field(fields["general.alignment"])) if "general.alignment" in fields else 32)
     T = gguf.GGUFValueType
     for key, f in fields.items():
         if key.startswith("GGUF.") or key in ("general.architecture", "general.alignment", gguf_layout.LAYOUT_KEY):
             continue
-        value = field_value(f)
+        value = read_field(f)
         if f.types[0] == T.ARRAY:
             w.add_key_value(key, value, T.ARRAY, sub_type=f.types[1])
         else:
