@@ -191,6 +191,32 @@ final class ThreadingTests: XCTestCase {
         XCTAssertEqual(bad, 0)
     }
 
+    func testPoolWorkersTakePartsOfBusyRegions() {
+        // Parts of ~50 µs: the pool's workers (spinning between regions) must take some of
+        // them; every part still runs exactly once.
+        BLAS.setThreads(2)
+        let caller = pthread_self()
+        let lock = NSLock()
+        var offCaller = 0
+        var total = 0
+        for _ in 0..<200 {
+            Parallel.forParts(2) { _ in
+                let start = DispatchTime.now().uptimeNanoseconds
+                var x = 0.0
+                while DispatchTime.now().uptimeNanoseconds - start < 50_000 { x += 1 }
+                lock.lock()
+                total += 1
+                if pthread_equal(pthread_self(), caller) == 0 { offCaller += 1 }
+                lock.unlock()
+                _ = x
+            }
+        }
+        XCTAssertEqual(total, 400)
+        if ProcessInfo.processInfo.activeProcessorCount >= 2 {
+            XCTAssertGreaterThan(offCaller, 100, "workers ran \(offCaller) of 400 parts")
+        }
+    }
+
     func testBundledModelAgreesOnOneAndThreeThreads() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()

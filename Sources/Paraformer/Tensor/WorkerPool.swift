@@ -16,20 +16,25 @@
     final class WorkerPool: @unchecked Sendable {
         static let shared = WorkerPool()
 
-        /// The current region: generation in the high bits, next unclaimed part in the low 20.
+        /// The current region in one word: generation (bits 40…), number of parts (bits 20…39)
+        /// and next unclaimed part (bits 0…19). A worker learns everything about a region from
+        /// one load of it, so nothing it reads can belong to another region.
         private let ticket = Atomic<Int>(0)
         private let finished = Atomic<Int>(0)
         private let busy = Atomic<Bool>(false)
         private let sleepers = Atomic<Int>(0)
         private let parking = NSCondition()
-        // Written by the region's caller before `ticket` publishes them, read by workers after
-        // they claim a part of that generation.
+        // Written by the region's caller before `ticket` publishes it, read by a worker only
+        // after it has claimed a part of that region (so the caller is still waiting).
         private var body: ((Int) -> Void)?
-        private var parts = 0
         private var workers = 0
 
         private static let partBits = 20
         private static let partMask = (1 << partBits) - 1
+        private static let generationShift = 2 * partBits
+        private static let generationMask = (1 << 23) - 1
+
+        private static func generation(_ ticket: Int) -> Int { (ticket >> generationShift) & generationMask }
         /// How long a worker spins for the next region before it parks.
         private static let spinNanoseconds: UInt64 = 200_000
 
@@ -43,10 +48,11 @@
             startWorkers(upTo: threads - 1)
             withoutActuallyEscaping(body) { escaping in
                 self.body = escaping
-                self.parts = count
                 finished.store(0, ordering: .relaxed)
-                let generation = (ticket.load(ordering: .relaxed) >> Self.partBits) + 1
-                ticket.store(generation << Self.partBits, ordering: .sequentiallyConsistent)
+                let generation = (Self.generation(ticket.load(ordering: .relaxed)) + 1) & Self.generationMask
+                ticket.store(
+                    generation << Self.generationShift | count << Self.partBits,
+                    ordering: .sequentiallyConsistent)
                 if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
                     parking.lock()
                     parking.broadcast()
@@ -66,9 +72,9 @@
         private func work(generation: Int) -> Int {
             var ran = 0
             var current = ticket.load(ordering: .acquiring)
-            while current >> Self.partBits == generation {
+            while Self.generation(current) == generation {
                 let part = current & Self.partMask
-                guard part < parts else { break }
+                guard part < (current >> Self.partBits) & Self.partMask else { break }
                 let claim = ticket.compareExchange(
                     expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
                 if claim.exchanged {
@@ -92,7 +98,7 @@
         }
 
         private func workerLoop() {
-            var seen = ticket.load(ordering: .acquiring) >> Self.partBits
+            var seen = Self.generation(ticket.load(ordering: .acquiring))
             while true {
                 let generation = waitForRegion(after: seen)
                 seen = generation
@@ -106,7 +112,7 @@
             var spins = 0
             var deadline: UInt64 = 0
             while true {
-                let generation = ticket.load(ordering: .acquiring) >> Self.partBits
+                let generation = Self.generation(ticket.load(ordering: .acquiring))
                 if generation != seen { return generation }
                 spins += 1
                 if spins & 1023 != 0 { continue }
@@ -116,7 +122,7 @@
                 } else if now > deadline {
                     parking.lock()
                     sleepers.add(1, ordering: .sequentiallyConsistent)
-                    while ticket.load(ordering: .sequentiallyConsistent) >> Self.partBits == seen {
+                    while Self.generation(ticket.load(ordering: .sequentiallyConsistent)) == seen {
                         parking.wait()
                     }
                     sleepers.subtract(1, ordering: .sequentiallyConsistent)
