@@ -33,6 +33,9 @@ struct Arguments: ParsableArguments {
         valueName: "seconds"))
     var maxDuration: Double = 1200
 
+    @Flag(help: "Map every weight page at load rather than during the first decode (implied by --realtime).")
+    var preload = false
+
     @Flag(help: "Print model load time, per-stage times and the real-time factor to standard error.")
     var timings = false
 
@@ -72,5 +75,5 @@ func makeOptions(from args: Arguments) -> RecognizerOptions {
         threads: args.threads, batchSize: args.batchSize,
         channel: args.channel.map { ChannelSelection.channel($0) } ?? .mix,
         timestampOrder: args.funasr1416Timestamps ? .funasr1416 : .intended,
-        maxDuration: args.maxDuration)
+        maxDuration: args.maxDuration, preload: args.preload)
 }

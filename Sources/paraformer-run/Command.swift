@@ -65,7 +65,10 @@ struct ParaformerRun: ParsableCommand {
         let clock = ContinuousClock()
         let loadStart = clock.now
         do {
-            recognizer = try Recognizer(modelPath: args.model, options: makeOptions(from: args))
+            var options = makeOptions(from: args)
+            // Live input: the first chunk should not wait for the weights to be paged in.
+            if streaming.streaming && (streaming.realtime || args.files.contains("-")) { options.preload = true }
+            recognizer = try Recognizer(modelPath: args.model, options: options)
             if args.timings { printError("load: \(formatSeconds(clock.now - loadStart)), BLAS kernel \(BLAS.coreName), \(BLAS.threads) thread(s)") }
         } catch {
             printError("error: \(error)")

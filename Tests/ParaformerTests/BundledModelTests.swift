@@ -59,8 +59,12 @@ final class BundledModelTests: XCTestCase {
     func testSampleIsTranscribedCorrectlyByBothModels() throws {
         let sample = Self.weights.appendingPathComponent("sample.wav")
         for name in ["paraformer-zh-small.gguf", "paraformer-zh-small-online.gguf"] {
-            let r = try Recognizer(modelPath: Self.weights.appendingPathComponent(name).path)
-            XCTAssertEqual(try r.transcribe(file: sample).text, "在奶录撤联根刊统盆常", name)
+            for preload in [false, true] {
+                let r = try Recognizer(
+                    modelPath: Self.weights.appendingPathComponent(name).path,
+                    options: RecognizerOptions(preload: preload))
+                XCTAssertEqual(try r.transcribe(file: sample).text, "在奶录撤联根刊统盆常", "\(name), preload \(preload)")
+            }
         }
     }
 }

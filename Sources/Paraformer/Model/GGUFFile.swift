@@ -160,6 +160,23 @@ public final class GGUFFile: @unchecked Sendable {
 
     deinit { munmap(base, size) }
 
+    /// Maps every page of the file now (reading it from disk if it is not cached), so that the
+    /// first forward pass does not pay ~220 000 page faults (paraformer-large: about 80 ms with
+    /// the file cached, the whole disk read without). `MADV_POPULATE_READ` (Linux ≥ 5.14), else
+    /// one read per page.
+    public func preload() {
+        #if os(Linux)
+            if madvise(base, size, 22 /* MADV_POPULATE_READ */) == 0 { return }
+        #endif
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let bytes = UnsafeRawPointer(base)
+        var sum: UInt8 = 0
+        for offset in stride(from: 0, to: size, by: max(page, 4096)) {
+            sum &+= bytes.load(fromByteOffset: offset, as: UInt8.self)
+        }
+        withExtendedLifetime(sum) {}
+    }
+
     // MARK: - Access
 
     public func info(_ name: String) -> TensorInfo? { index[name].map { tensorInfos[$0] } }
