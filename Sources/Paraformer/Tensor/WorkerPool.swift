@@ -35,8 +35,11 @@
         private static let generationMask = (1 << 23) - 1
 
         private static func generation(_ ticket: Int) -> Int { (ticket >> generationShift) & generationMask }
-        /// How long a worker spins for the next region before it parks.
-        private static let spinNanoseconds: UInt64 = 200_000
+        /// How long a worker spins for the next region before it parks: 200 µs, or none when
+        /// the threads outnumber the cores (a spinning worker would take a core from one that
+        /// has work; measured on 2 cores with 4 threads: 40 % slower with spinning).
+        private let spinNanoseconds = Atomic<Int>(200_000)
+        private static let cores = ProcessInfo.processInfo.activeProcessorCount
 
         /// Runs `body(p)` for p in 0..<count on the caller and up to `threads − 1` workers;
         /// returns when all parts are done. `false` (nothing run) when the pool is busy.
@@ -46,6 +49,7 @@
             else { return false }
             defer { busy.store(false, ordering: .releasing) }
             startWorkers(upTo: threads - 1)
+            spinNanoseconds.store(threads > Self.cores ? 0 : 200_000, ordering: .relaxed)
             withoutActuallyEscaping(body) { escaping in
                 self.body = escaping
                 finished.store(0, ordering: .relaxed)
@@ -60,8 +64,12 @@
                 }
                 var done = work(generation: generation)
                 done = finished.add(done, ordering: .acquiringAndReleasing).newValue
+                var spins = 0
                 while done < count {
                     done = finished.load(ordering: .acquiring)
+                    spins += 1
+                    // Past a few microseconds, let a worker that waits for this core run.
+                    if spins > 4096 { sched_yield() }
                 }
                 self.body = nil
             }
@@ -118,7 +126,7 @@
                 if spins & 1023 != 0 { continue }
                 let now = DispatchTime.now().uptimeNanoseconds
                 if deadline == 0 {
-                    deadline = now + Self.spinNanoseconds
+                    deadline = now + UInt64(spinNanoseconds.load(ordering: .relaxed))
                 } else if now > deadline {
                     parking.lock()
                     sleepers.add(1, ordering: .sequentiallyConsistent)
