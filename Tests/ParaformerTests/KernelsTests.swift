@@ -8,10 +8,7 @@ final class KernelsTests: XCTestCase {
     let tolerance: Float = 1e-5
 
     private func random(_ n: Int, seed: inout UInt64) -> [Float] {
-        (0..<n).map { _ in
-            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Float(Int64(bitPattern: seed >> 11) % 2001) / 1000 - 1
-        }
+        TestRandom.floats(n, seed: &seed)
     }
 
     private func assertClose(_ a: [Float], _ b: [Float], _ tol: Float? = nil, file: StaticString = #filePath, line: UInt = #line) {

@@ -40,7 +40,7 @@ enum Attention {
         let scale = 1 / Float(headDim).squareRoot()
         Parallel.forParts(parts) { part in
             let buffer = scores.data + part * block * keys
-            for item in (items * part / parts)..<(items * (part + 1) / parts) {
+            for item in Parallel.share(items, part: part, of: parts) {
                 let off = (item / blocksPerHead) * headDim
                 let r0 = (item % blocksPerHead) * block
                 let rows = min(block, queries - r0)

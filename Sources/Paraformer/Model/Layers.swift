@@ -49,7 +49,7 @@ struct Linear {
         BLAS.linear(x, weight, transposed: transposed, bias: bias, into: out, accumulate: accumulate)
     }
 
-    /// relu(x · Wᵀ + b) in `ws`.
+    /// activation(x · Wᵀ + b) in `ws`.
     func callAsFunction(_ x: Tensor, activation: BLAS.Activation = .none, _ ws: Workspace) -> Tensor {
         let out = ws.tensor([x.rows, outFeatures])
         BLAS.linear(x, weight, transposed: transposed, bias: bias, into: out, activation: activation)

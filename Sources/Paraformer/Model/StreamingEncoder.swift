@@ -253,7 +253,7 @@ enum WindowLinear {
         let pieces = (n + piece - 1) / piece
         let parts = min(Parallel.threads, pieces)
         Parallel.forParts(parts) { part in
-            for i in (pieces * part / parts)..<(pieces * (part + 1) / parts) {
+            for i in Parallel.share(pieces, part: part, of: parts) {
                 let j = i * piece
                 BLAS.gemmOnThisThread(
                     transA: transposed, transB: true, m: m, n: min(piece, n - j), k: k, a: a,

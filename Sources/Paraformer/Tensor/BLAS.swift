@@ -11,7 +11,9 @@ public enum BLAS {
     /// C = alpha · op(A) · op(B) + beta · C on row-major matrices given by pointer and leading
     /// dimension, where op(A) is M×K, op(B) is K×N and C is M×N. With several threads
     /// (`setThreads`) a large product is split into column (or row) panels of C, one per
-    /// thread, each a single-threaded BLAS call; a panel's values do not depend on the split.
+    /// thread, each a single-threaded BLAS call. OpenBLAS's blocking depends on a call's width,
+    /// so a value may round differently than in one whole-matrix call (the last bits; the same
+    /// thread count always gives the same result).
     @inline(__always)
     public static func gemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
@@ -128,7 +130,8 @@ public enum BLAS {
     /// Sets the engine's thread count for the whole process. The BLAS library itself stays
     /// single-threaded; `gemm` splits products over these threads.
     public static func setThreads(_ n: Int) {
-        _ = Parallel.threads  // adopt (and silence) the library's own default first
+        // The first access to `Parallel.threads`, this write included, runs its initializer,
+        // which sets the library to one thread.
         Parallel.threads = max(1, n)
     }
 

@@ -20,10 +20,15 @@ public enum Parallel {
         }
         let parts = min(n, count)
         forParts(parts) { p in
-            let lo = count * p / parts
-            let hi = count * (p + 1) / parts
-            if lo < hi { body(lo..<hi) }
+            let range = share(count, part: p, of: parts)
+            if !range.isEmpty { body(range) }
         }
+    }
+
+    /// Part `part` of 0..<count cut into `parts` contiguous, nearly equal ranges.
+    @inline(__always)
+    static func share(_ count: Int, part: Int, of parts: Int) -> Range<Int> {
+        (count * part / parts)..<(count * (part + 1) / parts)
     }
 
     /// Calls `body(part)` for part in 0..<parts, concurrently on the engine's threads (the
