@@ -1,5 +1,7 @@
 import Foundation
 import Paraformer
+import ParaformerCore
+import ParaformerModels
 
 /// Compute time per streaming chunk (`--streaming`): the clip is pushed in `chunkMs` pieces as
 /// a live source would, and each push is timed. Reported per pass: mean, median, p90 and max
