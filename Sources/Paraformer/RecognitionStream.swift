@@ -78,7 +78,7 @@ public struct PartialResult: Sendable, Equatable {
 /// are shared read-only, so many streams can run at once on different threads. A stream
 /// itself is used from one thread at a time. Feeding the same audio in different piece sizes
 /// gives the same results.
-public final class Stream {
+public final class RecognitionStream {
     /// The options the stream was made with.
     public let options: StreamingOptions
     /// The rate `accept(samples:)` expects (the model's, 16000 Hz).
@@ -256,8 +256,8 @@ extension Recognizer {
     /// may run concurrently; each holds its own caches.
     /// - Throws: `.invalidChunkSize` / `.invalidOption` for bad options, `.invalidOption`
     ///   when the model is not a `paraformer-streaming` model.
-    public func makeStream(options: StreamingOptions = StreamingOptions()) throws -> Stream {
-        try Stream(recognizer: self, options: options)
+    public func makeStream(options: StreamingOptions = StreamingOptions()) throws -> RecognitionStream {
+        try RecognitionStream(recognizer: self, options: options)
     }
 
     /// FunASR's fake streaming (`paraformer_fake_streaming`): the streaming model run over
