@@ -4,8 +4,9 @@ import Foundation
 
 /// Options of a `Recognizer`.
 public struct RecognizerOptions: Sendable, Equatable {
-    /// Threads for matrix products and kernels (process-wide, `BLAS.setThreads`). `nil` keeps
-    /// the default: OPENBLAS_NUM_THREADS when set, else the number of cores.
+    /// Threads for matrix products and kernels of this recognizer's calls (its own: another
+    /// recognizer's count does not change it). `nil` keeps the default: OPENBLAS_NUM_THREADS
+    /// when set, else the number of cores.
     public var threads: Int?
     /// Utterances decoded together in one padded forward pass by `transcribe(batch:)`.
     public var batchSize: Int
@@ -51,7 +52,7 @@ public struct RecognizerOptions: Sendable, Equatable {
 /// let result = try recognizer.transcribe(file: URL(fileURLWithPath: "sample.wav"))
 /// print(result.text)
 /// ```
-public final class Recognizer: @unchecked Sendable {
+public final class Recognizer: Sendable {
     public let options: RecognizerOptions
     /// The model's configuration.
     package var hyperparameters: Hyperparameters { model.hparams }
@@ -75,7 +76,6 @@ public final class Recognizer: @unchecked Sendable {
             guard t >= 1 && t <= 1024 else {
                 throw ParaformerError.invalidOption(name: "threads", reason: "\(t) is not between 1 and 1024")
             }
-            BLAS.setThreads(t)
         }
         self.options = options
         file = try GGUFFile(path: modelPath)
@@ -133,7 +133,17 @@ public final class Recognizer: @unchecked Sendable {
 
     // MARK: - Pipeline
 
+    /// Runs `body` with this recognizer's thread count (`options.threads`), leaving every
+    /// other recognizer's and the process default alone.
+    package func withOwnThreads<R>(_ body: () throws -> R) rethrows -> R {
+        try Parallel.withThreads(options.threads, body)
+    }
+
     private func recognize(_ inputs: [([Float], Int)], source: String) throws -> [RecognitionResult] {
+        try withOwnThreads { try recognizeInScope(inputs, source: source) }
+    }
+
+    private func recognizeInScope(_ inputs: [([Float], Int)], source: String) throws -> [RecognitionResult] {
         if model.hparams.architecture == .streaming {
             // FunASR runs a paraformer-online model over whole audio as fake streaming.
             return try inputs.map { try transcribeStreaming(samples: $0.0, sampleRate: $0.1) }
