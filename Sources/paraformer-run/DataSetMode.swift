@@ -125,7 +125,7 @@ func runDataSet(_ args: DataSetArguments, model: String, threads: Int, batchSize
     do {
         // OpenBLAS has one process-wide pool: with parallel jobs each call must stay on its thread.
         recognizer = try Recognizer(
-            modelPath: model,
+            model: URL(fileURLWithPath: model),
             options: RecognizerOptions(threads: args.jobs > 1 ? 1 : threads, batchSize: batchSize))
         output = try RecogOutput(outputDirectory: out)
     } catch {
