@@ -64,3 +64,16 @@ let package = Package(
             resources: [.copy("Fixtures")]),
     ]
 )
+
+// libFuzzer targets (issue #16), only when asked: Tools/fuzz.sh sets PARAFORMER_FUZZ=1 and
+// builds them with -sanitize=fuzzer,address in .build/fuzz. A plain `swift build` / `swift test`
+// never sees them (they have no main of their own: libFuzzer provides it).
+if Context.environment["PARAFORMER_FUZZ"] != nil {
+    for (name, dependencies) in [
+        ("FuzzGGUF", ["ParaformerCore", "ParaformerModels"]), ("FuzzAudio", ["ParaformerCore"]),
+    ] {
+        package.targets.append(
+            .executableTarget(
+                name: name, dependencies: dependencies.map { .target(name: $0) }, path: "Fuzz/\(name)"))
+    }
+}

@@ -103,8 +103,8 @@ package enum AudioDecoder {
     package static func fromPCM16(_ data: Data, sampleRate: Int, channels: Int = 1,
                                  channel: ChannelSelection = .mix) throws -> AudioBuffer {
         let source = "PCM data"
-        guard channels >= 1 else {
-            throw ParaformerError.invalidOption(name: "channels", reason: "\(channels) is not positive")
+        guard channels >= 1 && channels <= 1024 else {
+            throw ParaformerError.invalidOption(name: "channels", reason: "\(channels) is not between 1 and 1024")
         }
         guard data.count % (2 * channels) == 0 else {
             throw ParaformerError.invalidAudio(

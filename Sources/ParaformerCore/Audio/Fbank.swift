@@ -23,6 +23,27 @@ package struct FbankOptions: Sendable, Equatable {
         self.frameLengthMs = frameLengthMs
         self.frameShiftMs = frameShiftMs
     }
+
+    /// Checks what `FbankComputer.init` requires, so that values read from a model file give
+    /// an error rather than reach its preconditions (or a window of billions of samples).
+    /// - Throws: `.unsupportedSampleRate` outside 1000...384000 Hz; `.invalidOption` for a
+    ///   window under 2 samples, a hop under 1 sample, either over one second or not finite,
+    ///   or fewer than 4 (more than 512) mel bins.
+    package func validate() throws {
+        guard (1000...384_000).contains(sampleRate) else { throw ParaformerError.unsupportedSampleRate(sampleRate) }
+        let fs = Double(sampleRate)
+        guard frameLengthMs.isFinite, frameLengthMs <= 1000, (fs * frameLengthMs * 0.001) >= 2 else {
+            throw ParaformerError.invalidOption(
+                name: "frame_length_ms", reason: "\(frameLengthMs) ms is not between 2 samples and 1000 ms")
+        }
+        guard frameShiftMs.isFinite, frameShiftMs <= 1000, (fs * frameShiftMs * 0.001) >= 1 else {
+            throw ParaformerError.invalidOption(
+                name: "frame_shift_ms", reason: "\(frameShiftMs) ms is not between 1 sample and 1000 ms")
+        }
+        guard (4...512).contains(numMelBins) else {
+            throw ParaformerError.invalidOption(name: "n_mels", reason: "\(numMelBins) is not between 4 and 512")
+        }
+    }
 }
 
 /// Kaldi-compatible log-mel filterbank, numerically the one FunASR computes
@@ -66,7 +87,8 @@ package struct FbankComputer: Sendable {
     package static let logFloor: Float = Float.ulpOfOne
 
     /// - Precondition: the options give a window of at least 2 samples and a hop of at
-    ///   least 1, and `numMelBins > 3` (torchaudio's own asserts).
+    ///   least 1, and `numMelBins > 3` (torchaudio's own asserts). Options read from a file
+    ///   must pass `FbankOptions.validate()` first (`OfflineFrontend.init` does).
     package init(options: FbankOptions = FbankOptions()) {
         self.options = options
         let fs = Double(options.sampleRate)

@@ -21,12 +21,14 @@ package struct OfflineFrontend: Sendable {
     ///   - cmvnKey: the family's metadata key of the shift, named in errors
     ///     (`paraformer.cmvn.shift`).
     /// - Throws: `ParaformerError.invalidMetadata` if the CMVN arrays do not have
-    ///   lfrM·numMelBins finite values; `.invalidOption` for non-positive LFR sizes.
+    ///   lfrM·numMelBins finite values; `.invalidOption` for non-positive LFR sizes or fbank
+    ///   options that `FbankOptions.validate()` refuses.
     package init(cmvnShift: [Float], cmvnScale: [Float], lfrM: Int = 7, lfrN: Int = 6,
                 fbank options: FbankOptions = FbankOptions(), cmvnKey: String = "cmvn.shift") throws {
         guard lfrM >= 1, lfrN >= 1 else {
             throw ParaformerError.invalidOption(name: "lfr", reason: "lfr_m \(lfrM) and lfr_n \(lfrN) must be positive")
         }
+        try options.validate()
         let cmvn = try CMVN(shift: cmvnShift, scale: cmvnScale, key: cmvnKey)
         guard cmvn.shift.count == lfrM * options.numMelBins else {
             throw ParaformerError.invalidMetadata(

@@ -146,8 +146,14 @@ package final class GGUFFile: @unchecked Sendable {
             guard offset % UInt64(alignment) == 0 else {
                 throw r.error("tensor \(name) data offset \(offset) is not aligned to \(alignment)")
             }
-            let elements = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
-            let bytes = UInt64(elements) * (type == .f32 ? 4 : 2)
+            // Each dimension is in 1...2^32 (checked above), but four of them can overflow:
+            // multiply with overflow checks rather than trap or wrap.
+            var bytes: UInt64 = type == .f32 ? 4 : 2
+            for d in shape {
+                let (product, overflow) = bytes.multipliedReportingOverflow(by: UInt64(d))
+                guard !overflow else { throw r.error("tensor \(name) of shape \(shape) is larger than any file") }
+                bytes = product
+            }
             guard offset <= UInt64(size - dataStart), bytes <= UInt64(size - dataStart) - offset else {
                 throw r.error("tensor \(name) data (\(bytes) bytes at \(offset)) runs past end of file")
             }

@@ -111,7 +111,10 @@ package struct CIFPredictor {
         var alphas = Array(UnsafeBufferPointer(start: a, count: n))
         if tailThreshold > 0 { alphas.append(tailThreshold) }
         let total = alphas.reduce(0.0) { $0 + Double($1) }
-        let tokenCount = tailThreshold > 0 ? Int(Float(total).rounded(.down)) : Int(Float(total).rounded())
+        // The alphas are finite and bounded by the validated smooth factor unless the weights
+        // themselves hold NaN or infinities (file contents): then no token, never a trap.
+        let rounded = tailThreshold > 0 ? Float(total).rounded(.down) : Float(total).rounded()
+        let tokenCount = rounded.isFinite && rounded >= 0 ? Int(min(rounded, Float(alphas.count) * 100)) : 0
         // cif_v1's fires (float64 prefix sum, torch's operation order): 1 + frac at a fire,
         // frac (< 1) elsewhere, so the fire frames are exactly those at or above 1.
         let peaks = CIF.fires(alphas: alphas)

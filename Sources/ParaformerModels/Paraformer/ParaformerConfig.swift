@@ -212,13 +212,34 @@ package struct Hyperparameters: Sendable, Equatable {
         try check(decoderSanmShift >= 0 && decoderSanmShift < decoderKernelSize, .decoderSanmShift, "out of range")
         try check(encoderLinearUnits > 0, .encoderLinearUnits, "must be positive")
         try check(decoderLinearUnits > 0, .decoderLinearUnits, "must be positive")
-        try check(predictorThreshold > 0, .predictorThreshold, "must be positive")
-        try check(predictorLOrder >= 0 && predictorROrder >= 0 && predictorLOrder + predictorROrder < 64, .predictorLOrder, "out of range")
+        try check(encoderLinearUnits <= 1 << 16, .encoderLinearUnits, "\(encoderLinearUnits) is out of range")
+        try check(decoderLinearUnits <= 1 << 16, .decoderLinearUnits, "\(decoderLinearUnits) is out of range")
+        // The CIF predictor: alpha = relu(σ(·)·smooth − noise) per frame, plus the tail frame;
+        // a token fires each `threshold` of accumulated weight. Non-finite values would turn
+        // the token count into NaN, huge ones into an allocation the size of the weight sum.
+        try check(predictorThreshold.isFinite && predictorThreshold > 0 && predictorThreshold <= 100,
+                  .predictorThreshold, "\(predictorThreshold) is not in (0, 100]")
+        try check(predictorTailThreshold.isFinite && predictorTailThreshold >= 0 && predictorTailThreshold <= 10,
+                  .predictorTailThreshold, "\(predictorTailThreshold) is not in [0, 10]")
+        try check(predictorSmoothFactor.isFinite && predictorSmoothFactor > 0 && predictorSmoothFactor <= 10,
+                  .predictorSmoothFactor, "\(predictorSmoothFactor) is not in (0, 10]")
+        try check(predictorNoiseThreshold.isFinite && abs(predictorNoiseThreshold) <= 10,
+                  .predictorNoiseThreshold, "\(predictorNoiseThreshold) is not in [-10, 10]")
+        // Each bound alone first: their sum must not overflow.
+        try check(predictorLOrder >= 0 && predictorLOrder < 64, .predictorLOrder, "\(predictorLOrder) is not in 0..<64")
+        try check(predictorROrder >= 0 && predictorROrder < 64, .predictorROrder, "\(predictorROrder) is not in 0..<64")
         try check(sampleRate >= 1000 && sampleRate <= 384_000, .sampleRate, "\(sampleRate) Hz is out of range")
-        try check(nMels > 0 && nMels <= 512, .nMels, "out of range")
-        try check(lfrM >= 1 && lfrN >= 1 && lfrM <= 32 && lfrN <= 32, .lfrM, "out of range")
+        try check(nMels > 3 && nMels <= 512, .nMels, "\(nMels) is not in 4...512")
+        // Window and hop: at least one sample (two for the window, whose Hamming divides by
+        // W − 1) and at most one second.
+        try check(frameLengthMs >= 1 && frameLengthMs <= 1000 && sampleRate * frameLengthMs / 1000 >= 2,
+                  .frameLengthMs, "\(frameLengthMs) ms is not between 2 samples and 1000 ms")
+        try check(frameShiftMs >= 1 && frameShiftMs <= 1000 && sampleRate * frameShiftMs / 1000 >= 1,
+                  .frameShiftMs, "\(frameShiftMs) ms is not between 1 sample and 1000 ms")
+        try check(lfrM >= 1 && lfrM <= 32, .lfrM, "\(lfrM) is not in 1...32")
+        try check(lfrN >= 1 && lfrN <= 32, .lfrN, "\(lfrN) is not in 1...32")
         try check(inputSize == nMels * lfrM, .encoderInputSize, "\(inputSize) is not n_mels · lfr_m = \(nMels * lfrM)")
-        try check(vocabSize > 0, .vocabSize, "must be positive")
+        try check(vocabSize > 0 && vocabSize <= 1 << 20, .vocabSize, "\(vocabSize) is not in 1...\(1 << 20)")
         for (key, id) in [(MetadataKey.blankId, blankId), (.sosId, sosId), (.eosId, eosId)] {
             try check(id >= 0 && id < vocabSize, key, "\(id) is outside the vocabulary")
         }
