@@ -67,7 +67,7 @@ let package = Package(
 
 // libFuzzer targets (issue #16), only when asked: Tools/fuzz.sh sets PARAFORMER_FUZZ=1 and
 // builds them with -sanitize=fuzzer,address in .build/fuzz. A plain `swift build` / `swift test`
-// never sees them (they have no main of their own: libFuzzer provides it).
+// never sees them (their main hands over to libFuzzer's driver, linked only with that flag).
 if Context.environment["PARAFORMER_FUZZ"] != nil {
     for (name, dependencies) in [
         ("FuzzGGUF", ["ParaformerCore", "ParaformerModels"]), ("FuzzAudio", ["ParaformerCore"]),

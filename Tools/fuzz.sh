@@ -11,7 +11,7 @@ shift || true
 if [ $# -eq 0 ]; then targets=(FuzzGGUF FuzzAudio); else targets=("$@"); fi
 
 export PARAFORMER_FUZZ=1
-flags=(-c debug --scratch-path .build/fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
+flags=(-c debug --scratch-path .build/fuzz -Xswiftc -sanitize=fuzzer,address)
 for t in "${targets[@]}"; do swift build "${flags[@]}" --product "$t"; done
 bin=$(swift build "${flags[@]}" --show-bin-path)
 

@@ -8,7 +8,7 @@ private let frontend = try! OfflineFrontend(  // fixed, valid arguments: cannot 
     cmvnShift: [Float](repeating: 0, count: 7 * 80), cmvnScale: [Float](repeating: 1, count: 7 * 80))
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzAudio(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzAudio(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size >= 1 else { return 0 }
     // The first byte chooses the decoder: even = a sound file, odd = raw PCM16 with
     // (byte >> 1) % 8 + 1 channels at one of a few rates.
@@ -31,3 +31,16 @@ public func fuzzAudio(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     return 0
 }
+
+// SwiftPM links an executable's `main` to this file's top-level code, so libFuzzer's own main
+// is not used: hand over to its driver (same flags: corpus dirs, -max_total_time, ...).
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+) -> CInt
+
+var argc = CommandLine.argc
+var argv = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argc, &argv, fuzzAudio))

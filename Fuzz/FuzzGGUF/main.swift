@@ -11,7 +11,7 @@ private let scratch: String = {
 }()
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzGGUF(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzGGUF(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Data(bytes: data, count: size)
     guard FileManager.default.createFile(atPath: scratch, contents: bytes) else { return 0 }
     do {
@@ -25,3 +25,16 @@ public func fuzzGGUF(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     return 0
 }
+
+// SwiftPM links an executable's `main` to this file's top-level code, so libFuzzer's own main
+// is not used: hand over to its driver (same flags: corpus dirs, -max_total_time, ...).
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+) -> CInt
+
+var argc = CommandLine.argc
+var argv = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argc, &argv, fuzzGGUF))
