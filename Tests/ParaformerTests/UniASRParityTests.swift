@@ -2,6 +2,8 @@ import Foundation
 import XCTest
 
 @testable import Paraformer
+@testable import ParaformerCore
+@testable import ParaformerModels
 
 /// UniASR against FunASR 1.4.16 (`UniASR.inference`, dither 0, beam 5) in all three decoding
 /// modes, on a random-weight model built with FunASR's own classes

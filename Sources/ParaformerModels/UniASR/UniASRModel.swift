@@ -1,4 +1,5 @@
 import Foundation
+import ParaformerCore
 
 /// UniASR: a two-pass model with three decoding modes (`UniASRDecodingMode`), each an
 /// autoregressive beam search over a chunked encoder's output.
@@ -14,9 +15,14 @@ import Foundation
 /// Read-only after init; the mode is an argument of every call (FunASR keeps the first call's
 /// mode for the model's lifetime; see the README).
 /// FunASR: uniasr/model.py `UniASR.inference`, `encode`, `encode2`.
-final class UniASRModel: @unchecked Sendable {
-    static let architecture = "uniasr"
-    let config: UniASRConfig
+package final class UniASRModel: LoadedModel, @unchecked Sendable {
+    package static let architecture = "uniasr"
+
+    /// The registry entry.
+    package static let family = ModelFamily(
+        name: "UniASR", architectures: [architecture], kind: .speechRecognition,
+        load: { try UniASRModel(file: $0) })
+    package let config: UniASRConfig
     let encoder: ChunkedSANMEncoder
     let encoder2: ChunkedSANMEncoder
     let strideConv: StrideConv
@@ -24,9 +30,9 @@ final class UniASRModel: @unchecked Sendable {
     let predictor2: ChunkPredictor
     let decoder: SCAMADecoder
     let decoder2: SCAMADecoder
-    let file: GGUFFile
+    package let file: GGUFFile
 
-    init(file: GGUFFile) throws {
+    package init(file: GGUFFile) throws {
         self.file = file
         let c = try UniASRConfig(file)
         config = c
@@ -42,29 +48,29 @@ final class UniASRModel: @unchecked Sendable {
     }
 
     /// What one utterance produced.
-    struct Output {
-        var mode: UniASRDecodingMode
+    package struct Output {
+        package var mode: UniASRDecodingMode
         /// Σα of the predictor the mode uses.
-        var alphaSum: Float
+        package var alphaSum: Float
         /// The ended hypotheses, best first (tokens sos … eos); empty below Σα = 1.
-        var hypotheses: [BeamHypothesis]
+        package var hypotheses: [BeamHypothesis]
         /// The best hypothesis without sos, eos and blanks.
-        var tokenIds: [Int]
-        var timings = StageTimings()
+        package var tokenIds: [Int]
+        package var timings = StageTimings()
         /// Beam search bookkeeping and scorer time (seconds).
-        var searchSeconds = 0.0
-        var scorerSeconds = 0.0
+        package var searchSeconds = 0.0
+        package var scorerSeconds = 0.0
         /// For parity tests: encoder outputs in FunASR's chunked layout ([L, D], pad rows
         /// zero), CIF weights [L], embeddings [N, D], mask chunk per row.
-        var encoderOut: [Float]? = nil
-        var encoder2Out: [Float]? = nil
-        var alphas: [Float] = []
-        var embeddings: [Float]? = nil
-        var maskChunks: [Int] = []
+        package var encoderOut: [Float]? = nil
+        package var encoder2Out: [Float]? = nil
+        package var alphas: [Float] = []
+        package var embeddings: [Float]? = nil
+        package var maskChunks: [Int] = []
     }
 
     /// Decodes features [T, 560] in `mode`.
-    func run(
+    package func run(
         _ features: Tensor, mode: UniASRDecodingMode, beamSize: Int? = nil, keepIntermediates: Bool = false,
         _ ws: Workspace
     ) -> Output {
@@ -136,7 +142,7 @@ final class UniASRModel: @unchecked Sendable {
     }
 
     /// A compact encoder output [n·C, D] in FunASR's chunked layout [L, D] (pad rows zero).
-    static func chunkedLayout(_ compact: Tensor, _ chunks: OverlapChunks) -> [Float] {
+    package static func chunkedLayout(_ compact: Tensor, _ chunks: OverlapChunks) -> [Float] {
         let d = compact.cols
         var a = [Float](repeating: 0, count: chunks.chunkedLength * d)
         for k in 0..<chunks.count {
@@ -151,8 +157,8 @@ final class UniASRModel: @unchecked Sendable {
 
 /// UniASR's result text: FunASR drops only id 0 (blank) from the best hypothesis and leaves
 /// `<s>`/`<unk>` to `sentence_postprocess`, which drops them (uniasr/model.py `inference`).
-enum UniASRRecognition {
-    static func text(_ ids: [Int], _ tokens: TokenTable) -> String {
+package enum UniASRRecognition {
+    package static func text(_ ids: [Int], _ tokens: TokenTable) -> String {
         TextPostprocessor.text(from: ids.filter { $0 >= 0 && $0 < tokens.count }.map { tokens[$0] })
     }
 }

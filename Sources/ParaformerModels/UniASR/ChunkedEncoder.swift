@@ -1,4 +1,5 @@
 import Foundation
+import ParaformerCore
 
 /// FunASR's `overlap_chunk` geometry for an utterance of T frames at one chunk setting
 /// (scama/chunk_utilis.py `gen_chunk_mask`, `split_chunk`, `remove_chunk`).
@@ -30,7 +31,7 @@ package struct OverlapChunks: Sendable, Equatable {
         self.shift = shift
     }
 
-    init(frames: Int, _ e: UniASRConfig.Encoder, index: Int) {
+    package init(frames: Int, _ e: UniASRConfig.Encoder, index: Int) {
         self.init(
             frames: frames, chunk: e.chunkSize[index], stride: e.stride[index],
             padLeft: e.padLeft[index], shift: e.fsmnShift)
@@ -49,14 +50,14 @@ package struct OverlapChunks: Sendable, Equatable {
     /// The padded batch of chunks: n sequences of up to C rows.
     var layout: BatchLayout { BatchLayout(frames: chunk, lengths: (0..<count).map(rows(ofChunk:))) }
     /// The input frame of data row r of chunk k, nil for a zero row.
-    func sourceFrame(chunk k: Int, row r: Int) -> Int? {
+    package func sourceFrame(chunk k: Int, row r: Int) -> Int? {
         let t = k * stride - padLeft + r
         return t >= 0 && t < frames ? t : nil
     }
     /// The compact row of output frame t (`remove_chunk`).
-    func compactRow(ofFrame t: Int) -> Int { (t / stride) * chunk + padLeft + t % stride }
+    package func compactRow(ofFrame t: Int) -> Int { (t / stride) * chunk + padLeft + t % stride }
     /// The position in the chunked sequence (length L) of compact row (k, r).
-    func chunkedPosition(chunk k: Int, row r: Int) -> Int { k * (chunk + shift) + shift + r }
+    package func chunkedPosition(chunk k: Int, row r: Int) -> Int { k * (chunk + shift) + shift + r }
 }
 
 /// `SANMEncoderChunkOpt` with look-back 0: scaling and sinusoidal positions over the whole
@@ -76,9 +77,9 @@ struct ChunkedSANMEncoder {
     let config: UniASRConfig.Encoder
 
     init(_ w: WeightStore, _ prefix: String, _ c: UniASRConfig.Encoder) throws {
-        var layers = [try SANMEncoderLayer(w, "\(prefix).encoders0.0", inSize: c.inputSize, c)]
+        var layers = [try SANMEncoderLayer(w, "\(prefix).encoders0.0", inSize: c.inputSize, c.layers)]
         for i in 0..<(c.blocks - 1) {
-            layers.append(try SANMEncoderLayer(w, "\(prefix).encoders.\(i)", inSize: c.dim, c))
+            layers.append(try SANMEncoderLayer(w, "\(prefix).encoders.\(i)", inSize: c.dim, c.layers))
         }
         self.layers = layers
         afterNorm = try LayerNorm(w, "\(prefix).after_norm", dim: c.dim)
@@ -110,23 +111,6 @@ struct ChunkedSANMEncoder {
         for layer in layers.dropFirst() { layer(y, layout: layout, into: y, ws) }
         afterNorm(y, into: y)
         return y
-    }
-}
-
-extension SANMEncoderLayer {
-    /// The layer `p` of a `SANMEncoderChunkOpt` (same weights and math as `SANMEncoder`'s).
-    init(_ w: WeightStore, _ p: String, inSize: Int, _ c: UniASRConfig.Encoder) throws {
-        let d = c.dim
-        self.inSize = inSize
-        dim = d
-        heads = c.heads
-        norm1 = try LayerNorm(w, "\(p).norm1", dim: inSize)
-        qkv = try Linear(w, "\(p).self_attn.linear_q_k_v", in: inSize, out: 3 * d)
-        out = try Linear(w, "\(p).self_attn.linear_out", in: d, out: d)
-        fsmn = try FSMNBlock(
-            w, "\(p).self_attn.fsmn_block.weight", channels: d, kernelSize: c.kernelSize, sanmShift: c.sanmShift)
-        norm2 = try LayerNorm(w, "\(p).norm2", dim: d)
-        ffn = try FeedForward(w, "\(p).feed_forward", dim: d, units: c.linearUnits)
     }
 }
 

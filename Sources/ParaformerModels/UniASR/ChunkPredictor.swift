@@ -1,4 +1,5 @@
 import Foundation
+import ParaformerCore
 
 /// A `CifPredictorV2` over a chunked encoder output, and the SCAMA cross-attention mask it
 /// implies for the decoder.

@@ -1,4 +1,5 @@
 import Foundation
+import ParaformerCore
 
 /// `FsmnDecoderSCAMAOpt` run one token at a time for a beam of hypotheses.
 ///
@@ -31,28 +32,34 @@ struct SCAMADecoder {
     let config: UniASRConfig.Decoder
     /// Layers with an FSMN block (decoders and decoders2).
     var fsmnLayers: Int { config.blocks }
-    var leftPad: Int { Hyperparameters.fsmnLeftPad(kernelSize: config.kernelSize, sanmShift: config.sanmShift) }
+    var leftPad: Int { FSMNBlock.leftPad(kernelSize: config.kernelSize, sanmShift: config.sanmShift) }
 
     init(_ w: WeightStore, _ p: String, _ c: UniASRConfig.Decoder, vocabSize v: Int) throws {
         let a = c.dim
+        let shape = c.layers(vocabSize: v)
         embed = try w.tensor("\(p).embed.0.weight", [v, a])
         if c.concatEmbeds {
             concat = (
                 try LayerNorm(w, "\(p).embed_concat_ffn.0.norm1", dim: a + c.memoryDim),
                 try DecoderFeedForward(
-                    w, "\(p).embed_concat_ffn.0.feed_forward", inDim: a + c.memoryDim, units: c.linearUnits, outDim: a)
+                    w, "\(p).embed_concat_ffn.0.feed_forward", inDim: a + c.memoryDim, units: c.linearUnits,
+                    outDim: a)
             )
         } else {
             concat = nil
         }
         var layers: [DecoderLayer] = []
         for i in 0..<c.attLayers {
-            layers.append(try DecoderLayer(w, "\(p).decoders.\(i)", c, fsmn: true, cross: true))
+            layers.append(
+                try DecoderLayer(
+                    w, "\(p).decoders.\(i)", shape, fsmnShift: c.sanmShift, crossAttention: true,
+                    memoryDim: c.memoryDim))
         }
         for i in 0..<(c.blocks - c.attLayers) {
-            layers.append(try DecoderLayer(w, "\(p).decoders2.\(i)", c, fsmn: true, cross: false))
+            layers.append(
+                try DecoderLayer(w, "\(p).decoders2.\(i)", shape, fsmnShift: c.sanmShift, crossAttention: false))
         }
-        layers.append(try DecoderLayer(w, "\(p).decoders3.0", c, fsmn: false, cross: false))
+        layers.append(try DecoderLayer(w, "\(p).decoders3.0", shape, fsmnShift: nil, crossAttention: false))
         self.layers = layers
         afterNorm = try LayerNorm(w, "\(p).after_norm", dim: a)
         output = try Linear(w, "\(p).output_layer", in: a, out: v)
@@ -177,29 +184,6 @@ struct SCAMAScorer: BeamSearchScorer {
 }
 
 extension DecoderLayer {
-    /// A `DecoderLayerSANM` of width A = `c.dim` whose cross-attention reads memory of width E.
-    init(_ w: WeightStore, _ p: String, _ c: UniASRConfig.Decoder, fsmn: Bool, cross: Bool) throws {
-        let a = c.dim
-        dim = a
-        heads = c.heads
-        norm1 = try LayerNorm(w, "\(p).norm1", dim: a)
-        ffn = try DecoderFeedForward(w, "\(p).feed_forward", dim: a, units: c.linearUnits)
-        selfAttention = fsmn
-            ? (
-                try LayerNorm(w, "\(p).norm2", dim: a),
-                try FSMNBlock(
-                    w, "\(p).self_attn.fsmn_block.weight", channels: a, kernelSize: c.kernelSize,
-                    sanmShift: c.sanmShift)
-            ) : nil
-        sourceAttention = cross
-            ? (
-                try LayerNorm(w, "\(p).norm3", dim: a),
-                try Linear(w, "\(p).src_attn.linear_q", in: a, out: a),
-                try Linear(w, "\(p).src_attn.linear_k_v", in: c.memoryDim, out: 2 * a),
-                try Linear(w, "\(p).src_attn.linear_out", in: a, out: a)
-            ) : nil
-    }
-
     /// x ← layer(x) in place for H hypotheses at one output position. x [H, A].
     /// `windows[h]` is hypothesis h's FSMN window [K, A] for this layer (updated);
     /// `keyValues` [R, 2A] with `range` the memory rows the mask row allows.
@@ -248,14 +232,5 @@ extension DecoderLayer {
             v: .init(data: base + a, stride: 2 * a), queries: h, keys: range.count, heads: heads,
             headDim: a / heads, context: ctx.data, contextStride: a, ws)
         wout(ctx, into: x, accumulate: true)  // x = x + CrossAtt
-    }
-}
-
-extension DecoderFeedForward {
-    /// `PositionwiseFeedForwardDecoderSANM(idim, units, adim)`: w_1 [U, in], norm [U], w_2 [out, U].
-    init(_ w: WeightStore, _ prefix: String, inDim: Int, units: Int, outDim: Int) throws {
-        w1 = try Linear(w, "\(prefix).w_1", in: inDim, out: units)
-        w2 = try Linear(w, "\(prefix).w_2", in: units, out: outDim, bias: false)
-        norm = try LayerNorm(w, "\(prefix).norm", dim: units)
     }
 }

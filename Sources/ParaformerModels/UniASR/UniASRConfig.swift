@@ -1,3 +1,5 @@
+import ParaformerCore
+
 /// UniASR's configuration, read only from the `uniasr.*` GGUF metadata that Tools/convert.py
 /// writes from FunASR's config.yaml (Weights/FORMAT.md). FunASR: uniasr/model.py `UniASR.__init__`.
 package struct UniASRConfig: Sendable, Equatable {
@@ -18,6 +20,12 @@ package struct UniASRConfig: Sendable, Equatable {
         package var padLeft: [Int]
         /// FSMN shift F = (kernel − 1) / 2: the zero rows in front of every chunk.
         package var fsmnShift: Int { (kernelSize - 1) / 2 }
+        /// The shape of its SAN-M layers.
+        package var layers: EncoderConfig {
+            EncoderConfig(
+                inputSize: inputSize, dim: dim, heads: heads, linearUnits: linearUnits, blocks: blocks,
+                kernelSize: kernelSize, sanmShift: sanmShift)
+        }
     }
 
     /// `FsmnDecoderSCAMAOpt`.
@@ -33,6 +41,12 @@ package struct UniASRConfig: Sendable, Equatable {
         package var kernelSize: Int
         package var sanmShift: Int
         package var concatEmbeds: Bool
+        /// The shape of its SAN-M layers.
+        func layers(vocabSize: Int) -> DecoderConfig {
+            DecoderConfig(
+                dim: dim, heads: heads, linearUnits: linearUnits, blocks: blocks, attLayers: attLayers,
+                kernelSize: kernelSize, sanmShift: sanmShift, vocabSize: vocabSize)
+        }
     }
 
     /// `CifPredictorV2`.
@@ -69,9 +83,9 @@ package struct UniASRConfig: Sendable, Equatable {
     package var defaultMode: UniASRDecodingMode
     package var beamSize: Int
     package var tokenNumRelax: Int
-    package var linearLayout: Hyperparameters.LinearLayout
+    package var linearLayout: LinearLayout
 
-    init(_ file: GGUFFile) throws {
+    package init(_ file: GGUFFile) throws {
         let m = file.metadata
         func value(_ key: String) throws -> GGUFFile.Value {
             guard let v = m["uniasr." + key] else { throw ParaformerError.missingMetadata("uniasr." + key) }
@@ -160,9 +174,7 @@ package struct UniASRConfig: Sendable, Equatable {
             try check(q.tailThreshold == 0, "\(p).tail_threshold", "UniASR's predictors have no tail")
             return q
         }
-        guard let arch = m[MetadataKey.architecture.rawValue]?.stringValue else {
-            throw ParaformerError.missingMetadata(MetadataKey.architecture.rawValue)
-        }
+        let arch = try ModelRegistry.architecture(of: file)
         guard arch == UniASRModel.architecture else { throw ParaformerError.unsupportedArchitecture(arch) }
         encoder = try readEncoder("encoder")
         encoder2 = try readEncoder("encoder2")
@@ -188,7 +200,7 @@ package struct UniASRConfig: Sendable, Equatable {
         beamSize = try int("decoding.beam_size", default: 5)
         tokenNumRelax = try int("decoding.token_num_relax", default: 5)
         if let v = m["uniasr.linear_layout"] {
-            guard let name = v.stringValue, let layout = Hyperparameters.LinearLayout(rawValue: name) else {
+            guard let name = v.stringValue, let layout = LinearLayout(rawValue: name) else {
                 throw ParaformerError.invalidMetadata(key: "uniasr.linear_layout", reason: "not \"out_in\" or \"in_out\"")
             }
             linearLayout = layout
@@ -228,5 +240,5 @@ public enum UniASRDecodingMode: String, Sendable, CaseIterable, Codable {
     init(funasrName name: String) { self = UniASRDecodingMode(rawValue: name) ?? .normal }
 
     /// Index into the encoders' chunk settings.
-    var chunkIndex: Int { self == .offline ? 1 : 0 }
+    package var chunkIndex: Int { self == .offline ? 1 : 0 }
 }

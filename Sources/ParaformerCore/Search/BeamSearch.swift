@@ -71,6 +71,7 @@ package struct BeamSearch<Scorer: BeamSearchScorer> {
     package struct Timings: Sendable {
         package var search: Double = 0
         package var scorer: Double = 0
+        package init() {}
     }
 
     /// The ended hypotheses, best first (empty when none ended).
@@ -136,7 +137,7 @@ package struct BeamSearch<Scorer: BeamSearchScorer> {
     /// three hypothesis lengths `i − m`, the best ended hypothesis of that length scores more
     /// than 10 below the best ended overall. Lengths count sos and eos; scores compare as
     /// float64, as FunASR's `asdict()` hands them over.
-    static func endDetected(_ ended: [BeamHypothesis], step i: Int) -> Bool {
+    package static func endDetected(_ ended: [BeamHypothesis], step i: Int) -> Bool {
         guard let best = ended.map({ Double($0.score) }).max() else { return false }
         let dEnd = Foundation.log(1 * Foundation.exp(-10.0))
         var count = 0
@@ -149,7 +150,7 @@ package struct BeamSearch<Scorer: BeamSearchScorer> {
 
     /// The indices of the k largest of `n` values, largest first; equal values keep the lower
     /// index first (torch.topk's order on CPU for distinct values; ties are rare in float).
-    static func topK(_ p: UnsafePointer<Float>, count n: Int, k: Int, into out: inout [Int]) {
+    package static func topK(_ p: UnsafePointer<Float>, count n: Int, k: Int, into out: inout [Int]) {
         out.removeAll(keepingCapacity: true)
         let k = min(k, n)
         guard k > 0 else { return }
@@ -171,7 +172,7 @@ package struct BeamSearch<Scorer: BeamSearchScorer> {
     }
 
     /// Python's `sorted(key=score, reverse=True)`: stable, so equal scores keep their order.
-    static func stableSortedDescending<T>(_ items: [(T, Float)]) -> [(T, Float)] {
+    package static func stableSortedDescending<T>(_ items: [(T, Float)]) -> [(T, Float)] {
         items.enumerated().sorted { a, b in
             a.element.1 != b.element.1 ? a.element.1 > b.element.1 : a.offset < b.offset
         }.map(\.element)
