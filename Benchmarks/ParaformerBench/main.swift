@@ -145,7 +145,10 @@ do {
     let recognizer = try Recognizer(modelPath: opts.model, options: RecognizerOptions(threads: opts.threads))
     let loadSeconds = (clock.now - t0).seconds
     let rssAfterLoad = procStatus("VmRSS")
-    let hp = recognizer.hyperparameters
+    guard let hp = recognizer.hyperparameters else {
+        throw ParaformerError.invalidOption(
+            name: "model", reason: "paraformer-bench measures Paraformer models (UniASR: paraformer-run --timings)")
+    }
 
     var clips: [ClipReport] = []
     var streaming: StreamingReport?

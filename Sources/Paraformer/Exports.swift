@@ -8,3 +8,4 @@
 @_exported import struct ParaformerCore.TimestampSpan
 @_exported import enum ParaformerCore.TimestampPredictor
 @_exported import struct ParaformerCore.TokenTable
+@_exported import enum ParaformerModels.UniASRDecodingMode

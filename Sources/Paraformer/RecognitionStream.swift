@@ -117,7 +117,10 @@ public final class RecognitionStream {
     private(set) var chunkOutputs: [StreamingModel.ChunkOutput] = []
 
     init(recognizer: Recognizer, options: StreamingOptions) throws {
-        let hp = recognizer.hyperparameters
+        guard let hp = recognizer.hyperparameters, let paraformer = recognizer.model else {
+            throw ParaformerError.invalidOption(
+                name: "model", reason: "streaming needs a paraformer-streaming model, this one is UniASR")
+        }
         guard hp.architecture == .streaming else {
             throw ParaformerError.invalidOption(
                 name: "model", reason: "streaming needs a paraformer-streaming model, this one is \(hp.architecture.rawValue)")
@@ -125,7 +128,7 @@ public final class RecognitionStream {
         geometry = try options.geometry()
         self.options = options
         self.recognizer = recognizer
-        model = recognizer.streamingModel
+        model = StreamingModel(paraformer)
         sampleRate = hp.sampleRate
         // FunASR: chunk_stride_samples = chunk_size[1] * 960 (60 ms LFR frames at 16 kHz).
         chunkSamples = geometry.chunk * Self.lfrFrameSamples(hp)
@@ -215,7 +218,7 @@ public final class RecognitionStream {
     /// FunASR `ParaformerStreaming.inference`, the body of its per-stride loop.
     private func runChunk(final: Bool) throws {
         let clock = ContinuousClock()
-        let hp = recognizer.hyperparameters
+        guard let hp = recognizer.hyperparameters else { return }
         // A final stride shorter than one LFR frame of samples (960) skips the frontend and
         // re-encodes the cached overlap rows (FunASR's `tail_chunk`); its samples are dropped.
         let tail = final && pending.count < Self.lfrFrameSamples(hp)
@@ -280,6 +283,4 @@ extension Recognizer {
         return try transcribeStreaming(samples: audio.samples, sampleRate: audio.sampleRate, options: options)
     }
 
-    /// The streaming view of the model (built per call; it holds only references).
-    var streamingModel: StreamingModel { StreamingModel(model) }
 }

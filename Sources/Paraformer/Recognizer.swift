@@ -38,11 +38,12 @@ public struct RecognizerOptions: Sendable, Equatable {
     }
 }
 
-/// Speech recognition with a Paraformer model converted to GGUF.
+/// Speech recognition with a Paraformer or UniASR model converted to GGUF.
 ///
 /// Offline models (`paraformer`) decode whole utterances; streaming models
 /// (`paraformer-streaming`) decode through `makeStream(options:)`, and `transcribe` runs them
-/// over whole audio as FunASR's fake streaming does.
+/// over whole audio as FunASR's fake streaming does. UniASR models (`uniasr`) decode whole
+/// utterances by beam search in the `UniASRDecodingMode` each call asks for.
 ///
 /// A `Recognizer` is read-only after `init` and safe to share across threads and tasks: each
 /// call takes its own scratch memory from a pool, and the weights are one shared read-only mmap.
@@ -53,11 +54,20 @@ public struct RecognizerOptions: Sendable, Equatable {
 /// ```
 public final class Recognizer: @unchecked Sendable {
     public let options: RecognizerOptions
-    /// The model's configuration.
-    package var hyperparameters: Hyperparameters { model.hparams }
+    /// The model's configuration (Paraformer models; nil for UniASR).
+    package var hyperparameters: Hyperparameters? { model?.hparams }
     /// The model's vocabulary.
     public let tokens: TokenTable
-    let model: ParaformerModel
+    /// The Paraformer network (offline or streaming), or nil.
+    let model: ParaformerModel?
+    /// The UniASR network, or nil.
+    let uniasr: UniASRModel?
+    /// The sample rate the model's frontend runs at (Hz).
+    public var sampleRate: Int { model?.hparams.sampleRate ?? uniasr?.config.sampleRate ?? 16000 }
+    /// The decoding modes the model offers: `UniASRDecodingMode.allCases` for UniASR, none else.
+    public var decodingModes: [UniASRDecodingMode] { uniasr == nil ? [] : UniASRDecodingMode.allCases }
+    /// The mode used when a call names none (FunASR's default, from the model file), or nil.
+    public var defaultDecodingMode: UniASRDecodingMode? { uniasr?.config.defaultMode }
     let file: GGUFFile
     let frontend: OfflineFrontend
     private let pool = WorkspacePool()
@@ -81,11 +91,19 @@ public final class Recognizer: @unchecked Sendable {
         file = try GGUFFile(path: modelPath)
         if options.preload { file.preload() }
         let (family, loaded) = try ModelRegistry.load(file)
+        if let uni = loaded as? UniASRModel {
+            model = nil
+            uniasr = uni
+            tokens = try TokenTable(file: file, vocabSize: uni.config.vocabSize)
+            frontend = try OfflineFrontend(uniasr: file, uni.config)
+            return
+        }
         guard let model = loaded as? ParaformerModel else {
             throw ParaformerError.invalidOption(
                 name: "model", reason: "a \(family.name) model (\(family.kind.rawValue)) is not a speech recognizer this facade runs")
         }
         self.model = model
+        uniasr = nil
         let hp = model.hparams
         tokens = try TokenTable(file: file, vocabSize: hp.vocabSize)
         frontend = try OfflineFrontend(file: file, hparams: hp)
@@ -93,47 +111,75 @@ public final class Recognizer: @unchecked Sendable {
 
     // MARK: - Transcription
 
+    //
+    // `decodingMode` chooses how a UniASR model decodes this call (nil: the model's default,
+    // FunASR's "normal"). Unlike FunASR, which keeps the first call's mode for the model's
+    // lifetime, every call may ask for another. Other models take nil only.
+
     /// Transcribes a sound file of any format libsndfile reads, at any sample rate.
-    public func transcribe(file url: URL) throws -> RecognitionResult {
+    public func transcribe(file url: URL, decodingMode: UniASRDecodingMode? = nil) throws -> RecognitionResult {
         let audio = try AudioDecoder.load(contentsOf: url, channel: options.channel)
-        return try transcribe(samples: audio.samples, sampleRate: audio.sampleRate, source: url.path)
+        return try transcribe(
+            samples: audio.samples, sampleRate: audio.sampleRate, source: url.path, decodingMode: decodingMode)
     }
 
     /// Transcribes mono samples in [-1, 1] at `sampleRate` (resampled to the model's rate).
-    public func transcribe(samples: [Float], sampleRate: Int) throws -> RecognitionResult {
-        try transcribe(samples: samples, sampleRate: sampleRate, source: "samples")
+    public func transcribe(
+        samples: [Float], sampleRate: Int, decodingMode: UniASRDecodingMode? = nil
+    ) throws -> RecognitionResult {
+        try transcribe(samples: samples, sampleRate: sampleRate, source: "samples", decodingMode: decodingMode)
     }
 
     /// Transcribes 16-bit samples at `sampleRate`.
-    public func transcribe(samples: [Int16], sampleRate: Int) throws -> RecognitionResult {
-        try transcribe(samples: samples.map { Float($0) / 32768 }, sampleRate: sampleRate, source: "samples")
+    public func transcribe(
+        samples: [Int16], sampleRate: Int, decodingMode: UniASRDecodingMode? = nil
+    ) throws -> RecognitionResult {
+        try transcribe(
+            samples: samples.map { Float($0) / 32768 }, sampleRate: sampleRate, source: "samples",
+            decodingMode: decodingMode)
     }
 
     /// Transcribes several inputs, `options.batchSize` at a time through one padded forward
     /// pass. Results are the same as one by one.
-    public func transcribe(batch inputs: [AudioBuffer]) throws -> [RecognitionResult] {
+    public func transcribe(
+        batch inputs: [AudioBuffer], decodingMode: UniASRDecodingMode? = nil
+    ) throws -> [RecognitionResult] {
         var results: [RecognitionResult] = []
         var start = 0
         while start < inputs.count {
             let chunk = Array(inputs[start..<min(start + options.batchSize, inputs.count)])
-            results += try recognize(chunk.map { ($0.samples, $0.sampleRate) }, source: "batch")
+            results += try recognize(
+                chunk.map { ($0.samples, $0.sampleRate) }, source: "batch", decodingMode: decodingMode)
             start += chunk.count
         }
         return results
     }
 
     /// Transcribes files in batches of `options.batchSize`.
-    public func transcribe(files urls: [URL]) throws -> [RecognitionResult] {
-        try transcribe(batch: urls.map { try AudioDecoder.load(contentsOf: $0, channel: options.channel) })
+    public func transcribe(files urls: [URL], decodingMode: UniASRDecodingMode? = nil) throws -> [RecognitionResult] {
+        try transcribe(
+            batch: urls.map { try AudioDecoder.load(contentsOf: $0, channel: options.channel) },
+            decodingMode: decodingMode)
     }
 
-    func transcribe(samples: [Float], sampleRate: Int, source: String) throws -> RecognitionResult {
-        try recognize([(samples, sampleRate)], source: source)[0]
+    func transcribe(
+        samples: [Float], sampleRate: Int, source: String, decodingMode: UniASRDecodingMode? = nil
+    ) throws -> RecognitionResult {
+        try recognize([(samples, sampleRate)], source: source, decodingMode: decodingMode)[0]
     }
 
     // MARK: - Pipeline
 
-    private func recognize(_ inputs: [([Float], Int)], source: String) throws -> [RecognitionResult] {
+    private func recognize(
+        _ inputs: [([Float], Int)], source: String, decodingMode: UniASRDecodingMode? = nil
+    ) throws -> [RecognitionResult] {
+        guard let model else {
+            return try recognizeUniASR(inputs, source: source, decodingMode: decodingMode)
+        }
+        if decodingMode != nil {
+            throw ParaformerError.invalidOption(
+                name: "decodingMode", reason: "only UniASR models have decoding modes; this is a Paraformer model")
+        }
         if model.hparams.architecture == .streaming {
             // FunASR runs a paraformer-online model over whole audio as fake streaming.
             return try inputs.map { try transcribeStreaming(samples: $0.0, sampleRate: $0.1) }
@@ -161,7 +207,7 @@ public final class Recognizer: @unchecked Sendable {
         let outputs = model.run(features, ws, timings: &timings)
         var results: [RecognitionResult] = []
         for (b, out) in outputs.enumerated() {
-            var r = makeResult(out, duration: durations[b])
+            var r = makeResult(out, model.hparams, duration: durations[b])
             r.timings = timings
             results.append(r)
         }
@@ -169,8 +215,7 @@ public final class Recognizer: @unchecked Sendable {
     }
 
     /// Ids → FunASR's text, words and timestamps (paraformer/model.py `inference`, the tail).
-    func makeResult(_ out: ParaformerModel.Output, duration: Double) -> RecognitionResult {
-        let hp = model.hparams
+    func makeResult(_ out: ParaformerModel.Output, _ hp: Hyperparameters, duration: Double) -> RecognitionResult {
         let kept = out.tokenIds.filter { $0 != hp.blankId && $0 != hp.sosId && $0 != hp.eosId }
         guard !kept.isEmpty else { return .empty(duration: duration) }
         let pieces = kept.map { tokens[$0] }
@@ -187,5 +232,44 @@ public final class Recognizer: @unchecked Sendable {
             text: text, timestampText: tsText, words: words,
             timestamps: spans.map { [$0.startMs, $0.endMs] }, tokens: tokenList,
             duration: duration, timings: StageTimings())
+    }
+
+    /// UniASR: one utterance at a time (FunASR decodes batch 1), no timestamps (FunASR's UniASR
+    /// returns none). Below Σα = 1 the result is empty (FunASR fails there; see the README).
+    private func recognizeUniASR(
+        _ inputs: [([Float], Int)], source: String, decodingMode: UniASRDecodingMode?
+    ) throws -> [RecognitionResult] {
+        guard let uniasr else { return [] }
+        let mode = decodingMode ?? uniasr.config.defaultMode
+        let clock = ContinuousClock()
+        var results: [RecognitionResult] = []
+        for (samples, rate) in inputs {
+            let seconds = Double(samples.count) / Double(max(rate, 1))
+            if seconds > options.maxDuration {
+                throw ParaformerError.invalidAudio(
+                    source: source,
+                    reason: String(format: "it lasts %.0f s, longer than the %.0f s decoded in one piece; split it (for example with VAD) or raise maxDuration", seconds, options.maxDuration))
+            }
+            let t0 = clock.now
+            let wave = try frontend.waveform(samples: samples, sampleRate: rate, source: source)
+            let duration = Double(wave.count) / Double(uniasr.config.sampleRate)
+            let features = try frontend.features(samples: wave)
+            let frontendSeconds = (clock.now - t0).seconds
+            let ws = pool.take()
+            let out = uniasr.run(features, mode: mode, ws)
+            pool.put(ws)
+            var timings = out.timings
+            timings.frontend = frontendSeconds
+            let pieces = out.tokenIds.map { tokens[$0] }
+            let (text, words) = TextPostprocessor.postprocess(tokens: pieces)
+            let list = zip(out.tokenIds, pieces).map { Token(id: $0, text: $1, startMs: 0, endMs: 0) }
+            results.append(
+                out.tokenIds.isEmpty
+                    ? { var r = RecognitionResult.empty(duration: duration); r.timings = timings; return r }()
+                    : RecognitionResult(
+                        text: text, timestampText: text, words: words, timestamps: [], tokens: list,
+                        duration: duration, timings: timings))
+        }
+        return results
     }
 }

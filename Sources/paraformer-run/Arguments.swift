@@ -36,6 +36,11 @@ struct Arguments: ParsableArguments {
         valueName: "seconds"))
     var maxDuration: Double = 1200
 
+    @Option(help: ArgumentHelp(
+        "UniASR decoding mode: fast (first pass only), normal (both passes), or offline (both passes, larger chunks). Default: the model's (FunASR's normal).",
+        valueName: "mode"))
+    var decodingMode: UniASRDecodingMode?
+
     @Flag(help: "Map every weight page at load rather than during the first decode (implied by --realtime).")
     var preload = false
 
@@ -80,3 +85,5 @@ func makeOptions(from args: Arguments) -> RecognizerOptions {
         timestampOrder: args.funasr1416Timestamps ? .funasr1416 : .intended,
         maxDuration: args.maxDuration, preload: args.preload)
 }
+
+extension UniASRDecodingMode: ExpressibleByArgument {}

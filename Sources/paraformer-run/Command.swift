@@ -27,6 +27,7 @@ struct ParaformerRun: ParsableCommand {
             Examples:
               paraformer-run --model Weights/paraformer-zh-small.gguf Weights/sample.wav
               paraformer-run --streaming -m Weights/paraformer-zh-small-online.gguf Weights/sample.wav
+              paraformer-run --model uniasr.gguf --decoding-mode offline Weights/sample.wav
               arecord -f S16_LE -r 16000 -c 1 | paraformer-run --streaming -m M-online.gguf -
             """)
 
@@ -43,6 +44,9 @@ struct ParaformerRun: ParsableCommand {
         }
         if streaming.streaming {
             _ = try streaming.options()
+            if args.decodingMode != nil {
+                throw ValidationError("--decoding-mode is for UniASR models, which do not stream.")
+            }
         } else if args.files.contains("-") {
             throw ValidationError("Standard input (-) is read only with --streaming.")
         }
@@ -60,7 +64,8 @@ struct ParaformerRun: ParsableCommand {
         }
         if dataSet.isActive {
             let status = try runDataSet(
-                dataSet, model: args.model, threads: args.threads, batchSize: args.batchSize, json: args.json)
+                dataSet, model: args.model, threads: args.threads, batchSize: args.batchSize, json: args.json,
+                decodingMode: args.decodingMode)
             if status != 0 { throw ExitCode(status) }
             return
         }
@@ -72,6 +77,10 @@ struct ParaformerRun: ParsableCommand {
             // Live input: the first chunk should not wait for the weights to be paged in.
             if streaming.streaming && (streaming.realtime || args.files.contains("-")) { options.preload = true }
             recognizer = try Recognizer(modelPath: args.model, options: options)
+            if args.decodingMode != nil && recognizer.decodingModes.isEmpty {
+                throw ParaformerError.invalidOption(
+                    name: "decoding-mode", reason: "only UniASR models have decoding modes")
+            }
             if args.timings { printError("load: \(formatSeconds(clock.now - loadStart)), BLAS kernel \(BLAS.coreName), \(BLAS.threads) thread(s)") }
         } catch {
             printError("error: \(error)")
@@ -98,10 +107,13 @@ struct ParaformerRun: ParsableCommand {
             }
             // One bad input must not sink its batch: on failure, decode the batch one by one.
             let results: [Result<RecognitionResult, Error>]
-            if let batch = try? recognizer.transcribe(batch: loaded.map(\.1)) {
+            let mode = args.decodingMode
+            if let batch = try? recognizer.transcribe(batch: loaded.map(\.1), decodingMode: mode) {
                 results = batch.map { .success($0) }
             } else {
-                results = loaded.map { input in Result { try recognizer.transcribe(batch: [input.1])[0] } }
+                results = loaded.map { input in
+                    Result { try recognizer.transcribe(batch: [input.1], decodingMode: mode)[0] }
+                }
             }
             for ((path, _), r) in zip(loaded, results) {
                 let key = utteranceKey(path)

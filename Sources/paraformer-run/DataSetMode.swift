@@ -77,9 +77,10 @@ struct DataSetArguments: ParsableArguments {
 /// Runs data-set mode: decodes (`--data-dir`) or joins shards (`--merge`). Returns the exit
 /// status: 0 all decoded, 1 some utterances failed or wav.scp lines were skipped, 2 nothing could
 /// be done (model, data directory or output not usable).
-func runDataSet(_ args: DataSetArguments, model: String, threads: Int, batchSize: Int, json: Bool) throws
-    -> Int32
-{
+func runDataSet(
+    _ args: DataSetArguments, model: String, threads: Int, batchSize: Int, json: Bool,
+    decodingMode: UniASRDecodingMode? = nil
+) throws -> Int32 {
     let out = URL(fileURLWithPath: args.outputDir ?? ".")
     let unit = ErrorRateUnit(rawValue: args.cerUnit) ?? .char
     let dataDir = args.dataDir.map { URL(fileURLWithPath: $0) }
@@ -126,6 +127,10 @@ func runDataSet(_ args: DataSetArguments, model: String, threads: Int, batchSize
         recognizer = try Recognizer(
             modelPath: model,
             options: RecognizerOptions(threads: args.jobs > 1 ? 1 : threads, batchSize: batchSize))
+        if decodingMode != nil && recognizer.decodingModes.isEmpty {
+            throw ParaformerError.invalidOption(
+                name: "decoding-mode", reason: "only UniASR models have decoding modes")
+        }
         output = try RecogOutput(outputDirectory: out)
     } catch {
         printError("error: \(error)")
@@ -134,7 +139,7 @@ func runDataSet(_ args: DataSetArguments, model: String, threads: Int, batchSize
     let decoder = DataSetDecoder<AudioBuffer>(
         jobs: args.jobs, batchSize: batchSize,
         load: { try AudioDecoder.load(contentsOf: $0.url, channel: recognizer.options.channel) },
-        decode: { try recognizer.transcribe(batch: $0) })
+        decode: { try recognizer.transcribe(batch: $0, decodingMode: decodingMode) })
     let bar = ProgressBar(enabled: !args.noProgress && isatty(STDERR_FILENO) != 0)
     let summary: DataSetSummary
     do {

@@ -229,7 +229,7 @@ final class ThreadingTests: XCTestCase {
             texts.append(try recognizer.transcribe(file: sample).text)
             let audio = try AudioDecoder.load(contentsOf: sample)
             let features = try recognizer.frontend.features(samples: audio.samples)
-            outputs.append(recognizer.model.run([features], keepIntermediates: true, Workspace())[0])
+            outputs.append(try XCTUnwrap(recognizer.model).run([features], keepIntermediates: true, Workspace())[0])
         }
         XCTAssertEqual(texts[0], texts[1])
         XCTAssertFalse(texts[0].isEmpty)

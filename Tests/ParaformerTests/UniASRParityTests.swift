@@ -36,7 +36,7 @@ final class UniASRParityTests: XCTestCase {
         var error: String?
     }
 
-    func cases(_ fx: GGUFFile) throws -> [Case] {
+    static func cases(_ fx: GGUFFile) throws -> [Case] {
         let json = try XCTUnwrap(fx.metadata["fixture.json"]?.stringValue)
         struct Root: Decodable { var cases: [Case] }
         return try JSONDecoder().decode(Root.self, from: Data(json.utf8)).cases
@@ -71,7 +71,7 @@ final class UniASRParityTests: XCTestCase {
         let model = try UniASRModel(file: file)
         let tokens = try TokenTable(file: file, vocabSize: model.config.vocabSize)
         let fx = try GGUFFile(path: Self.fixture("uniasr-tiny__expected.gguf"))
-        let all = try cases(fx)
+        let all = try Self.cases(fx)
         XCTAssertEqual(all.count, 9)
         var texts: [String: Set<String>] = [:]
         for c in all {

@@ -242,3 +242,26 @@ public enum UniASRDecodingMode: String, Sendable, CaseIterable, Codable {
     /// Index into the encoders' chunk settings.
     package var chunkIndex: Int { self == .offline ? 1 : 0 }
 }
+
+extension OfflineFrontend {
+    /// UniASR's frontend: its CMVN (`uniasr.cmvn.*`), LFR and fbank settings.
+    package init(uniasr file: GGUFFile, _ c: UniASRConfig) throws {
+        func floats(_ key: String) throws -> [Float] {
+            guard let value = file.metadata[key] else { throw ParaformerError.missingMetadata(key) }
+            guard let items = value.arrayValue else {
+                throw ParaformerError.invalidMetadata(key: key, reason: "not an array")
+            }
+            let numbers = items.compactMap(\.doubleValue).map(Float.init)
+            guard numbers.count == items.count else {
+                throw ParaformerError.invalidMetadata(key: key, reason: "not an array of numbers")
+            }
+            return numbers
+        }
+        try self.init(
+            cmvnShift: try floats("uniasr.cmvn.shift"), cmvnScale: try floats("uniasr.cmvn.scale"),
+            lfrM: c.lfrM, lfrN: c.lfrN,
+            fbank: FbankOptions(
+                sampleRate: c.sampleRate, numMelBins: c.nMels, frameLengthMs: Double(c.frameLengthMs),
+                frameShiftMs: Double(c.frameShiftMs)))
+    }
+}
