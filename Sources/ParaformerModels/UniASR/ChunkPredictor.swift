@@ -50,7 +50,12 @@ struct ChunkPredictor {
             let offset = p % span - chunks.shift - chunks.padLeft  // mask_chunk_predictor
             if offset >= 0 && offset < chunks.stride { alphas[p] = raw[p] }
         }
-        let total = alphas.reduce(0.0) { $0 + Double($1) }
+        var total = alphas.reduce(0.0) { $0 + Double($1) }
+        if !total.isFinite || total > 1e7 {
+            // Only broken weights give non-finite weights; decode nothing rather than trap.
+            alphas = [Float](repeating: 0, count: length)
+            total = 0
+        }
         let alphaSum = Float(total)
         let firing = alphas.withUnsafeBufferPointer {
             cif.fire(alphas: $0.baseAddress!, count: length, hidden: hidden.data)
