@@ -217,6 +217,10 @@ public final class RecognitionStream {
 
     /// FunASR `ParaformerStreaming.inference`, the body of its per-stride loop.
     private func runChunk(final: Bool) throws {
+        try recognizer.withOwnThreads { try runChunkInScope(final: final) }
+    }
+
+    private func runChunkInScope(final: Bool) throws {
         let clock = ContinuousClock()
         guard let hp = recognizer.hyperparameters else { return }
         // A final stride shorter than one LFR frame of samples (960) skips the frontend and

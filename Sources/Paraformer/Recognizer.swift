@@ -4,8 +4,9 @@ import Foundation
 
 /// Options of a `Recognizer`.
 public struct RecognizerOptions: Sendable, Equatable {
-    /// Threads for matrix products and kernels (process-wide, `BLAS.setThreads`). `nil` keeps
-    /// the default: OPENBLAS_NUM_THREADS when set, else the number of cores.
+    /// Threads for matrix products and kernels of this recognizer's calls (its own: another
+    /// recognizer's count does not change it). `nil` keeps the default: OPENBLAS_NUM_THREADS
+    /// when set, else the number of cores.
     public var threads: Int?
     /// Utterances decoded together in one padded forward pass by `transcribe(batch:)`.
     public var batchSize: Int
@@ -52,7 +53,7 @@ public struct RecognizerOptions: Sendable, Equatable {
 /// let result = try recognizer.transcribe(file: URL(fileURLWithPath: "sample.wav"))
 /// print(result.text)
 /// ```
-public final class Recognizer: @unchecked Sendable {
+public final class Recognizer: Sendable {
     public let options: RecognizerOptions
     /// The model's configuration (Paraformer models; nil for UniASR).
     package var hyperparameters: Hyperparameters? { model?.hparams }
@@ -85,7 +86,6 @@ public final class Recognizer: @unchecked Sendable {
             guard t >= 1 && t <= 1024 else {
                 throw ParaformerError.invalidOption(name: "threads", reason: "\(t) is not between 1 and 1024")
             }
-            BLAS.setThreads(t)
         }
         self.options = options
         file = try GGUFFile(path: modelPath)
@@ -170,8 +170,20 @@ public final class Recognizer: @unchecked Sendable {
 
     // MARK: - Pipeline
 
+    /// Runs `body` with this recognizer's thread count (`options.threads`), leaving every
+    /// other recognizer's and the process default alone.
+    package func withOwnThreads<R>(_ body: () throws -> R) rethrows -> R {
+        try Parallel.withThreads(options.threads, body)
+    }
+
     private func recognize(
         _ inputs: [([Float], Int)], source: String, decodingMode: UniASRDecodingMode? = nil
+    ) throws -> [RecognitionResult] {
+        try withOwnThreads { try recognizeInScope(inputs, source: source, decodingMode: decodingMode) }
+    }
+
+    private func recognizeInScope(
+        _ inputs: [([Float], Int)], source: String, decodingMode: UniASRDecodingMode?
     ) throws -> [RecognitionResult] {
         guard let model else {
             return try recognizeUniASR(inputs, source: source, decodingMode: decodingMode)
