@@ -12,14 +12,18 @@ final class BeamSearchTests: XCTestCase {
     final class Copies { var count = 0 }
     struct Bigram: BeamSearchScorer {
         struct State {
-            final class Box { var steps: Int; init(_ s: Int) { steps = s } }
+            final class Box {
+                var steps: Int
+                init(_ s: Int) { steps = s }
+            }
             var box = Box(0)
         }
         let table: [[Float]]  // [last token][next token], log-probabilities
         let copies: Copies
         var vocabularySize: Int { table[0].count }
         func initialState() -> State { State() }
-        func score(prefixes: [[Int]], states: inout [State], step: Int, into scores: Tensor, _ ws: Workspace) {
+        func score(prefixes: [[Int]], states: inout [State], step: Int, into scores: Tensor, _ ws: Workspace)
+        {
             for (h, p) in prefixes.enumerated() {
                 if !isKnownUniquelyReferenced(&states[h].box) {
                     copies.count += 1
@@ -65,14 +69,20 @@ final class BeamSearchTests: XCTestCase {
     func testTopKOrdersByScoreThenLowerIndex() {
         let v: [Float] = [0.5, 2, -1, 2, 7, 0.5]
         var out: [Int] = []
-        v.withUnsafeBufferPointer { BeamSearch<Bigram>.topK($0.baseAddress!, count: v.count, k: 4, into: &out) }
+        v.withUnsafeBufferPointer {
+            BeamSearch<Bigram>.topK($0.baseAddress!, count: v.count, k: 4, into: &out)
+        }
         XCTAssertEqual(out, [4, 1, 3, 0])
-        v.withUnsafeBufferPointer { BeamSearch<Bigram>.topK($0.baseAddress!, count: v.count, k: 10, into: &out) }
+        v.withUnsafeBufferPointer {
+            BeamSearch<Bigram>.topK($0.baseAddress!, count: v.count, k: 10, into: &out)
+        }
         XCTAssertEqual(out, [4, 1, 3, 0, 5, 2])
     }
 
     func testEndDetectionNeedsThreeLengthsFarBelowTheBest() {
-        func h(_ n: Int, _ s: Float) -> BeamHypothesis { BeamHypothesis(tokens: Array(repeating: 3, count: n), score: s) }
+        func h(_ n: Int, _ s: Float) -> BeamHypothesis {
+            BeamHypothesis(tokens: Array(repeating: 3, count: n), score: s)
+        }
         let ended = [h(3, -1), h(8, -20), h(7, -15), h(6, -11.5)]
         XCTAssertTrue(BeamSearch<Bigram>.endDetected(ended, step: 8))  // lengths 8, 7, 6
         XCTAssertFalse(BeamSearch<Bigram>.endDetected(ended, step: 9))  // no hypothesis of length 9
@@ -108,8 +118,11 @@ final class BeamSearchTests: XCTestCase {
         XCTAssertEqual(g.chunkedPosition(chunk: 2, row: 0), 55)
         // Frame 55 is seen by chunks 5 and 6 at setting 0 (outputs 50–69), chunk 1 at setting 1.
         let g0 = OverlapChunks(frames: 100, chunk: 20, stride: 10, padLeft: 5, shift: 5)
-        XCTAssertEqual((0..<g0.count).filter { k in (0..<20).contains { g0.sourceFrame(chunk: k, row: $0) == 55 } }, [5, 6])
+        XCTAssertEqual(
+            (0..<g0.count).filter { k in (0..<20).contains { g0.sourceFrame(chunk: k, row: $0) == 55 } },
+            [5, 6])
         let g1 = OverlapChunks(frames: 100, chunk: 60, stride: 40, padLeft: 10, shift: 5)
-        XCTAssertEqual((0..<g1.count).filter { k in (0..<60).contains { g1.sourceFrame(chunk: k, row: $0) == 55 } }, [1])
+        XCTAssertEqual(
+            (0..<g1.count).filter { k in (0..<60).contains { g1.sourceFrame(chunk: k, row: $0) == 55 } }, [1])
     }
 }

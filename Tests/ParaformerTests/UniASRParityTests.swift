@@ -81,17 +81,22 @@ final class UniASRParityTests: XCTestCase {
             let out = model.run(features, mode: mode, keepIntermediates: true, Workspace())
             let c1 = OverlapChunks(frames: features.rows, model.config.encoder, index: mode.chunkIndex)
             XCTAssertLessThanOrEqual(
-                relativeError(out.encoderOut!, try fx.tensor("\(label.replacingOccurrences(of: "/", with: ".")).encoder_out"), chunks: c1),
+                relativeError(
+                    out.encoderOut!,
+                    try fx.tensor("\(label.replacingOccurrences(of: "/", with: ".")).encoder_out"), chunks: c1
+                ),
                 encoderTolerance, "encoder \(label)")
             if mode != .fast {
                 let t2 = (features.rows - 1) / model.config.strideStep + 1
                 let c2 = OverlapChunks(frames: t2, model.config.encoder2, index: mode.chunkIndex)
                 XCTAssertLessThanOrEqual(
-                    relativeError(out.encoder2Out!, try fx.tensor("\(c.mode).\(c.clip).encoder2_out"), chunks: c2),
+                    relativeError(
+                        out.encoder2Out!, try fx.tensor("\(c.mode).\(c.clip).encoder2_out"), chunks: c2),
                     encoderTolerance, "encoder2 \(label)")
             }
             XCTAssertLessThanOrEqual(
-                relativeError(out.alphas, try fx.tensor("\(c.mode).\(c.clip).alphas").array), encoderTolerance,
+                relativeError(out.alphas, try fx.tensor("\(c.mode).\(c.clip).alphas").array),
+                encoderTolerance,
                 "alphas \(label)")
             let expectedSum = try XCTUnwrap(c.alpha_sum)
             XCTAssertEqual(out.alphaSum, expectedSum, accuracy: 1e-4 * max(1, expectedSum), "Σα \(label)")
@@ -103,19 +108,25 @@ final class UniASRParityTests: XCTestCase {
                 continue
             }
             let embeds = try fx.tensor("\(c.mode).\(c.clip).acoustic_embeds").array
-            XCTAssertLessThanOrEqual(relativeError(out.embeddings!, embeds), encoderTolerance, "embeddings \(label)")
+            XCTAssertLessThanOrEqual(
+                relativeError(out.embeddings!, embeds), encoderTolerance, "embeddings \(label)")
             // SCAMA mask: each row's allowed columns are exactly one chunk's data rows.
             let mask = try fx.tensor("\(c.mode).\(c.clip).scama_mask")
             XCTAssertEqual(out.maskChunks.count, mask.rows, "mask rows \(label)")
-            let memoryChunks = mode == .fast
+            let memoryChunks =
+                mode == .fast
                 ? c1
                 : OverlapChunks(
                     frames: (features.rows - 1) / model.config.strideStep + 1, model.config.encoder2,
                     index: mode.chunkIndex)
             for (j, k) in out.maskChunks.enumerated() where j < mask.rows {
                 var row = [Float](repeating: 0, count: mask.cols)
-                for r in 0..<memoryChunks.rows(ofChunk: k) { row[memoryChunks.chunkedPosition(chunk: k, row: r)] = 1 }
-                XCTAssertEqual(row, Array(UnsafeBufferPointer(start: mask.row(j), count: mask.cols)), "mask row \(j) \(label)")
+                for r in 0..<memoryChunks.rows(ofChunk: k) {
+                    row[memoryChunks.chunkedPosition(chunk: k, row: r)] = 1
+                }
+                XCTAssertEqual(
+                    row, Array(UnsafeBufferPointer(start: mask.row(j), count: mask.cols)),
+                    "mask row \(j) \(label)")
             }
             // Beam search: every ended hypothesis FunASR returned, in order, with its score.
             let hyps = try XCTUnwrap(c.hyps)

@@ -20,7 +20,9 @@ final class UniASRRecognizerTests: XCTestCase {
     func expected() throws -> (GGUFFile, [Expected]) {
         let fx = try GGUFFile(path: UniASRParityTests.fixture("uniasr-tiny__expected.gguf"))
         let cases = try UniASRParityTests.cases(fx).map {
-            Expected(mode: UniASRDecodingMode(rawValue: $0.mode)!, clip: $0.clip, text: $0.text, ids: $0.token_ids ?? [])
+            Expected(
+                mode: UniASRDecodingMode(rawValue: $0.mode)!, clip: $0.clip, text: $0.text,
+                ids: $0.token_ids ?? [])
         }
         return (fx, cases)
     }
@@ -31,7 +33,9 @@ final class UniASRRecognizerTests: XCTestCase {
         XCTAssertEqual(recognizer.defaultDecodingMode, .normal)
         let (fx, cases) = try expected()
         // Modes interleaved on one recognizer: each call decodes in the mode it asks for.
-        for c in cases.sorted(by: { ($0.clip, $0.mode == .normal ? 1 : 0) < ($1.clip, $1.mode == .normal ? 1 : 0) }) {
+        for c in cases.sorted(by: {
+            ($0.clip, $0.mode == .normal ? 1 : 0) < ($1.clip, $1.mode == .normal ? 1 : 0)
+        }) {
             let wave = try fx.tensor("\(c.clip).waveform").array
             let r = try recognizer.transcribe(samples: wave, sampleRate: 16000, decodingMode: c.mode)
             XCTAssertEqual(r.text, c.text ?? "", "\(c.mode)/\(c.clip)")
@@ -61,7 +65,10 @@ final class UniASRRecognizerTests: XCTestCase {
     func testParaformerModelsHaveNoDecodingMode() throws {
         let recognizer = try Recognizer(modelPath: ModelFixtures.path("tiny.gguf"))
         XCTAssertTrue(recognizer.decodingModes.isEmpty)
-        XCTAssertThrowsError(try recognizer.transcribe(samples: [Float](repeating: 0, count: 1600), sampleRate: 16000, decodingMode: .fast)) {
+        XCTAssertThrowsError(
+            try recognizer.transcribe(
+                samples: [Float](repeating: 0, count: 1600), sampleRate: 16000, decodingMode: .fast)
+        ) {
             guard case ParaformerError.invalidOption(let name, _) = $0 else { return XCTFail("\($0)") }
             XCTAssertEqual(name, "decodingMode")
         }
@@ -76,9 +83,18 @@ final class UniASRRecognizerTests: XCTestCase {
         var d = Data()
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
         func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
-        d.append(contentsOf: Array("RIFF".utf8)); u32(UInt32(36 + 2 * samples.count))
-        d.append(contentsOf: Array("WAVEfmt ".utf8)); u32(16); u16(1); u16(1); u32(16000); u32(32000); u16(2); u16(16)
-        d.append(contentsOf: Array("data".utf8)); u32(UInt32(2 * samples.count))
+        d.append(contentsOf: Array("RIFF".utf8))
+        u32(UInt32(36 + 2 * samples.count))
+        d.append(contentsOf: Array("WAVEfmt ".utf8))
+        u32(16)
+        u16(1)
+        u16(1)
+        u32(16000)
+        u32(32000)
+        u16(2)
+        u16(16)
+        d.append(contentsOf: Array("data".utf8))
+        u32(UInt32(2 * samples.count))
         for s in samples { u16(UInt16(bitPattern: Int16((s * 32768).rounded()))) }
         try d.write(to: url)
     }
@@ -87,7 +103,8 @@ final class UniASRRecognizerTests: XCTestCase {
         let p = Process()
         p.executableURL = CLITests.binary
         p.arguments = arguments
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         p.standardOutput = out
         p.standardError = err
         try p.run()
@@ -111,19 +128,25 @@ final class UniASRRecognizerTests: XCTestCase {
             XCTAssertEqual(out, "short\t\(want)\n", mode.rawValue)
         }
         let normal = try XCTUnwrap(cases.first { $0.clip == "short" && $0.mode == .normal }?.text)
-        XCTAssertEqual(try run(["-m", Self.model, wav.path]).1, "short\t\(normal)\n", "FunASR's default: normal")
+        XCTAssertEqual(
+            try run(["-m", Self.model, wav.path]).1, "short\t\(normal)\n", "FunASR's default: normal")
         // Data-set mode.
-        try "short \(wav.path)\n".write(to: dir.appendingPathComponent("wav.scp"), atomically: true, encoding: .utf8)
+        try "short \(wav.path)\n".write(
+            to: dir.appendingPathComponent("wav.scp"), atomically: true, encoding: .utf8)
         let offline = try XCTUnwrap(cases.first { $0.clip == "short" && $0.mode == .offline }?.text)
         let outDir = dir.appendingPathComponent("out")
         let (status, _, err) = try run([
-            "-m", Self.model, "--data-dir", dir.path, "--output-dir", outDir.path, "--decoding-mode", "offline",
+            "-m", Self.model, "--data-dir", dir.path, "--output-dir", outDir.path, "--decoding-mode",
+            "offline",
         ])
         XCTAssertEqual(status, 0, err)
         XCTAssertEqual(
-            try String(contentsOf: outDir.appendingPathComponent("1best_recog/text"), encoding: .utf8), "short \(offline)\n")
+            try String(contentsOf: outDir.appendingPathComponent("1best_recog/text"), encoding: .utf8),
+            "short \(offline)\n")
         // A Paraformer model refuses the option.
-        let (bad, _, message) = try run(["-m", ModelFixtures.path("tiny.gguf"), "--decoding-mode", "fast", wav.path])
+        let (bad, _, message) = try run([
+            "-m", ModelFixtures.path("tiny.gguf"), "--decoding-mode", "fast", wav.path,
+        ])
         XCTAssertNotEqual(bad, 0)
         XCTAssertTrue(message.contains("decoding modes"), message)
     }

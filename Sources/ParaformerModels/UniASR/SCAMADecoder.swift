@@ -57,7 +57,8 @@ struct SCAMADecoder {
         }
         for i in 0..<(c.blocks - c.attLayers) {
             layers.append(
-                try DecoderLayer(w, "\(p).decoders2.\(i)", shape, fsmnShift: c.sanmShift, crossAttention: false))
+                try DecoderLayer(
+                    w, "\(p).decoders2.\(i)", shape, fsmnShift: c.sanmShift, crossAttention: false))
         }
         layers.append(try DecoderLayer(w, "\(p).decoders3.0", shape, fsmnShift: nil, crossAttention: false))
         self.layers = layers
@@ -164,7 +165,8 @@ struct SCAMAScorer: BeamSearchScorer {
                 fsmnIndex += 1
             }
             layer.forwardOneStep(
-                x, windows: slots, started: started, leftPad: decoder.leftPad, keyValues: kv, range: range, ws)
+                x, windows: slots, started: started, leftPad: decoder.leftPad, keyValues: kv, range: range, ws
+            )
         }
         for i in 0..<h { states[i].started = true }
         decoder.afterNorm(x, into: x)

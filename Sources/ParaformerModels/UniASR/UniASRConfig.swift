@@ -111,7 +111,8 @@ package struct UniASRConfig: Sendable, Equatable {
             }
             let v = a.compactMap(\.intValue)
             guard v.count == a.count, !v.isEmpty else {
-                throw ParaformerError.invalidMetadata(key: "uniasr." + key, reason: "not an array of integers")
+                throw ParaformerError.invalidMetadata(
+                    key: "uniasr." + key, reason: "not an array of integers")
             }
             return v
         }
@@ -125,23 +126,32 @@ package struct UniASRConfig: Sendable, Equatable {
                 blocks: try int("\(p).num_blocks"), kernelSize: try int("\(p).kernel_size"),
                 sanmShift: try int("\(p).sanm_shift", default: 0), chunkSize: try ints("\(p).chunk_size"),
                 stride: try ints("\(p).stride"), padLeft: try ints("\(p).pad_left"))
-            try check(e.dim > 0 && e.dim <= 8192 && e.dim % 2 == 0, "\(p).output_size", "\(e.dim) is out of range")
-            try check(e.inputSize > 1 && e.inputSize <= 65536 && e.inputSize % 2 == 0, "\(p).input_size", "out of range")
-            try check(e.heads > 0 && e.dim % e.heads == 0, "\(p).attention_heads", "must divide the model dimension")
+            try check(
+                e.dim > 0 && e.dim <= 8192 && e.dim % 2 == 0, "\(p).output_size", "\(e.dim) is out of range")
+            try check(
+                e.inputSize > 1 && e.inputSize <= 65536 && e.inputSize % 2 == 0, "\(p).input_size",
+                "out of range")
+            try check(
+                e.heads > 0 && e.dim % e.heads == 0, "\(p).attention_heads", "must divide the model dimension"
+            )
             try check(e.blocks >= 1 && e.blocks <= 256, "\(p).num_blocks", "out of range")
             try check(e.linearUnits > 0 && e.linearUnits <= 65536, "\(p).linear_units", "out of range")
             try check(e.kernelSize >= 1 && e.kernelSize <= 255, "\(p).kernel_size", "out of range")
             try check(e.sanmShift == 0, "\(p).sanm_shift", "only 0 is supported (FunASR's UniASR releases)")
-            try check(e.chunkSize.count == 2 && e.stride.count == 2 && e.padLeft.count == 2,
+            try check(
+                e.chunkSize.count == 2 && e.stride.count == 2 && e.padLeft.count == 2,
                 "\(p).chunk_size", "UniASR needs two chunk settings (fast/normal and offline)")
             for i in 0..<2 {
-                try check(e.stride[i] >= 1 && e.padLeft[i] >= 0 && e.chunkSize[i] <= 4096
-                    && e.stride[i] + e.padLeft[i] <= e.chunkSize[i],
-                    "\(p).chunk_size", "chunk \(e.chunkSize[i]) must hold stride \(e.stride[i]) + pad_left \(e.padLeft[i])")
+                try check(
+                    e.stride[i] >= 1 && e.padLeft[i] >= 0 && e.chunkSize[i] <= 4096
+                        && e.stride[i] + e.padLeft[i] <= e.chunkSize[i],
+                    "\(p).chunk_size",
+                    "chunk \(e.chunkSize[i]) must hold stride \(e.stride[i]) + pad_left \(e.padLeft[i])")
             }
             for key in ["encoder_att_look_back_factor", "decoder_att_look_back_factor"] {
                 if m["uniasr.\(p).\(key)"] != nil {
-                    try check(try ints("\(p).\(key)").allSatisfy { $0 == 0 }, "\(p).\(key)",
+                    try check(
+                        try ints("\(p).\(key)").allSatisfy { $0 == 0 }, "\(p).\(key)",
                         "only 0 is supported (the released UniASR models)")
                 }
             }
@@ -155,12 +165,17 @@ package struct UniASRConfig: Sendable, Equatable {
                 kernelSize: try int("\(p).kernel_size"), sanmShift: try int("\(p).sanm_shift"),
                 concatEmbeds: try int("\(p).concat_embeds", default: 0) != 0)
             try check(d.dim > 0 && d.dim <= 8192, "\(p).attention_dim", "out of range")
-            try check(d.heads > 0 && d.dim % d.heads == 0, "\(p).attention_heads", "must divide attention_dim")
+            try check(
+                d.heads > 0 && d.dim % d.heads == 0, "\(p).attention_heads", "must divide attention_dim")
             try check(d.blocks >= 1 && d.blocks <= 256, "\(p).num_blocks", "out of range")
-            try check(d.attLayers >= 0 && d.attLayers <= d.blocks, "\(p).att_layer_num", "must be between 0 and num_blocks")
+            try check(
+                d.attLayers >= 0 && d.attLayers <= d.blocks, "\(p).att_layer_num",
+                "must be between 0 and num_blocks")
             try check(d.linearUnits > 0 && d.linearUnits <= 65536, "\(p).linear_units", "out of range")
             try check(d.kernelSize >= 1 && d.kernelSize <= 255, "\(p).kernel_size", "out of range")
-            try check(d.sanmShift >= 0 && (d.kernelSize - 1) / 2 + d.sanmShift < d.kernelSize, "\(p).sanm_shift", "out of range")
+            try check(
+                d.sanmShift >= 0 && (d.kernelSize - 1) / 2 + d.sanmShift < d.kernelSize, "\(p).sanm_shift",
+                "out of range")
             return d
         }
         func readPredictor(_ p: String) throws -> Predictor {
@@ -170,7 +185,8 @@ package struct UniASRConfig: Sendable, Equatable {
                 smoothFactor: try float("\(p).smooth_factor", default: 1),
                 noiseThreshold: try float("\(p).noise_threshold", default: 0))
             try check(q.threshold == 1, "\(p).threshold", "only 1.0 is supported")
-            try check(q.lOrder >= 0 && q.rOrder >= 0 && q.lOrder + q.rOrder < 64, "\(p).l_order", "out of range")
+            try check(
+                q.lOrder >= 0 && q.rOrder >= 0 && q.lOrder + q.rOrder < 64, "\(p).l_order", "out of range")
             try check(q.tailThreshold == 0, "\(p).tail_threshold", "UniASR's predictors have no tail")
             return q
         }
@@ -201,26 +217,38 @@ package struct UniASRConfig: Sendable, Equatable {
         tokenNumRelax = try int("decoding.token_num_relax", default: 5)
         if let v = m["uniasr.linear_layout"] {
             guard let name = v.stringValue, let layout = LinearLayout(rawValue: name) else {
-                throw ParaformerError.invalidMetadata(key: "uniasr.linear_layout", reason: "not \"out_in\" or \"in_out\"")
+                throw ParaformerError.invalidMetadata(
+                    key: "uniasr.linear_layout", reason: "not \"out_in\" or \"in_out\"")
             }
             linearLayout = layout
         } else {
             linearLayout = .outIn
         }
         try check(encoder.inputSize == nMels * lfrM, "encoder.input_size", "is not n_mels · lfr_m")
-        try check(encoder2.inputSize == encoder.inputSize + encoder.dim, "encoder2.input_size",
+        try check(
+            encoder2.inputSize == encoder.inputSize + encoder.dim, "encoder2.input_size",
             "is not the features' width plus encoder.output_size")
-        try check(decoder.memoryDim == encoder.dim && decoder2.memoryDim == encoder2.dim,
+        try check(
+            decoder.memoryDim == encoder.dim && decoder2.memoryDim == encoder2.dim,
             "decoder.encoder_output_size", "does not match the encoders")
-        try check(strideKernel >= 1 && strideKernel <= 16 && strideStep >= 1 && strideStep <= 16,
+        try check(
+            strideKernel >= 1 && strideKernel <= 16 && strideStep >= 1 && strideStep <= 16,
             "stride_conv.kernel_size", "out of range")
-        try check(stridePad.count == 2 && stridePad.allSatisfy { $0 >= 0 && $0 < 16 }, "stride_conv.pad", "needs two paddings")
+        try check(
+            stridePad.count == 2 && stridePad.allSatisfy { $0 >= 0 && $0 < 16 }, "stride_conv.pad",
+            "needs two paddings")
         // FunASR gives encoder2 (T − 1) // s + 1 frames; the conv yields as many only then.
-        try check(stridePad[0] + stridePad[1] == strideKernel - 1, "stride_conv.pad", "must add up to kernel_size − 1")
+        try check(
+            stridePad[0] + stridePad[1] == strideKernel - 1, "stride_conv.pad",
+            "must add up to kernel_size − 1")
         try check(sampleRate >= 1000 && sampleRate <= 384_000, "frontend.sample_rate", "out of range")
-        try check(nMels > 0 && nMels <= 512 && lfrM >= 1 && lfrN >= 1 && lfrM <= 32 && lfrN <= 32, "frontend.lfr_m", "out of range")
+        try check(
+            nMels > 0 && nMels <= 512 && lfrM >= 1 && lfrN >= 1 && lfrM <= 32 && lfrN <= 32, "frontend.lfr_m",
+            "out of range")
         try check(vocabSize > 2, "vocab_size", "must be above 2")
-        try check([blankId, sosId, eosId].allSatisfy { $0 >= 0 && $0 < vocabSize }, "sos_id", "outside the vocabulary")
+        try check(
+            [blankId, sosId, eosId].allSatisfy { $0 >= 0 && $0 < vocabSize }, "sos_id",
+            "outside the vocabulary")
         try check(beamSize >= 1 && beamSize <= 64, "decoding.beam_size", "out of range")
         try check(tokenNumRelax >= 0 && tokenNumRelax <= 1000, "decoding.token_num_relax", "out of range")
     }

@@ -112,7 +112,9 @@ package final class UniASRModel: LoadedModel, @unchecked Sendable {
         out.alphas = pred.alphas
         out.maskChunks = pred.maskChunks
         if keepIntermediates {
-            out.embeddings = Array(UnsafeBufferPointer(start: pred.embeddings.data, count: pred.embeddingCount * pred.embeddings.cols))
+            out.embeddings = Array(
+                UnsafeBufferPointer(
+                    start: pred.embeddings.data, count: pred.embeddingCount * pred.embeddings.cols))
         }
         out.timings.predictor = (clock.now - t0).seconds
         // FunASR fails below Σα = 1: its SCAMA mask has no rows (README: "UniASR").
