@@ -10,8 +10,8 @@ size with random weights), MODEL.gguf its conversion. For every thread count and
 - FunASR: a fresh AutoModel (its beam search sticks to the first mode), torch.set_num_threads,
   one warm-up generate(), then `runs` timed generate() calls on the decoded samples (dither 0);
 - ours: one paraformer-run process decoding the clip 1 + `runs` times (--timings); the first is
-  the warm-up. Reported: median RTF (stage times / audio), and the decoder stage's share (the
-  beam search: scorer and bookkeeping).
+  the warm-up. Reported: median RTF (stage times / audio), the decoder stage's share (the
+  beam search: scorer and bookkeeping), and whether both engines produced the same text.
 Engines alternate per mode so that drift in a shared machine reaches both.
 """
 
@@ -31,7 +31,7 @@ from pathlib import Path
 logging.disable(logging.WARNING)
 
 
-def funasr_rtf(model_dir: Path, wave, mode: str, threads: int, runs: int) -> float:
+def funasr_rtf(model_dir: Path, wave, mode: str, threads: int, runs: int):
     import torch
     from funasr import AutoModel
 
@@ -39,13 +39,13 @@ def funasr_rtf(model_dir: Path, wave, mode: str, threads: int, runs: int) -> flo
     am = AutoModel(model=str(model_dir), device="cpu", disable_update=True, disable_pbar=True,
                    disable_log=True)
     am.kwargs["frontend"].dither = 0.0
-    am.generate(input=wave, decoding_model=mode, beam_size=5)
+    text = am.generate(input=wave, decoding_model=mode, beam_size=5)[0]["text"]
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
         am.generate(input=wave, decoding_model=mode, beam_size=5)
         times.append(time.perf_counter() - t0)
-    return statistics.median(times) / (len(wave) / 16000)
+    return statistics.median(times) / (len(wave) / 16000), text
 
 
 LINE = re.compile(r"audio ([\d.]+) s, frontend ([\d.]+) ms, encoder ([\d.]+) ms, predictor ([\d.]+) ms, "
@@ -83,10 +83,11 @@ def main() -> int:
         for threads in [int(t) for t in a.threads.split(",")]:
             for mode in ("fast", "normal", "offline"):
                 r_ours, share, text = ours(a.bin, a.gguf, clip, mode, threads, a.runs)
-                r_torch = funasr_rtf(a.model_dir, wave, mode, threads, a.runs)
+                r_torch, torch_text = funasr_rtf(a.model_dir, wave, mode, threads, a.runs)
                 row = dict(clip=clip.name, seconds=round(len(wave) / 16000, 2), threads=threads, mode=mode,
                            rtf_ours=round(r_ours, 4), rtf_funasr_torch=round(r_torch, 4),
-                           speedup=round(r_torch / r_ours, 2), beam_search_share=round(share, 3))
+                           speedup=round(r_torch / r_ours, 2), beam_search_share=round(share, 3),
+                           same_text=text == torch_text, tokens=len(text))
                 results.append(row)
                 print(json.dumps(row, ensure_ascii=False), flush=True)
     print("| clip | threads | mode | RTF ours | RTF FunASR PyTorch | ratio | beam-search share (ours) |")
