@@ -145,8 +145,10 @@ struct SCAMAScorer: BeamSearchScorer {
                 if step < embeddingCount { (z.row(i) + a).update(from: embeddings.row(step), count: e) }
             }
             norm(z, into: z)
+            let u = FewRowsLinear.apply(ffn.w1, z, activation: .relu, ws)  // [H, U]
+            ffn.norm(u, into: u)
             let y = ws.tensor([h, a])
-            ffn(z, into: y, ws)  // no residual
+            FewRowsLinear.apply(ffn.w2, u, into: y)  // no residual
             x = y
         }
         // A row of the SCAMA mask per output position; the last one repeats.
@@ -170,7 +172,7 @@ struct SCAMAScorer: BeamSearchScorer {
         }
         for i in 0..<h { states[i].started = true }
         decoder.afterNorm(x, into: x)
-        decoder.output(x, into: scores)  // [H, V]
+        FewRowsLinear.apply(decoder.output, x, into: scores)  // [H, V]
         for i in 0..<h { Self.logSoftmax(scores.row(i), n: scores.cols) }
     }
 
@@ -199,7 +201,13 @@ extension DecoderLayer {
         let a = dim
         let n1 = norm1(x, ws)  // [H, A]
         let f = ws.tensor([h, a])  // [H, A]
-        ffn(n1, into: f, ws)
+        do {  // FFN_dec = W2 · LN(relu(W1·x + b1))
+            let inner = ws.mark
+            let u = FewRowsLinear.apply(ffn.w1, n1, activation: .relu, ws)  // [H, U]
+            ffn.norm(u, into: u)
+            FewRowsLinear.apply(ffn.w2, u, into: f)
+            ws.rewind(to: inner)
+        }
         guard let (norm2, fsmn) = selfAttention else {
             x.copy(from: f)  // decoders3: no residual
             return
@@ -226,13 +234,13 @@ extension DecoderLayer {
         }
         guard let (norm3, wq, _, wout) = sourceAttention, let keyValues else { return }
         norm3(x, into: n1)
-        let q = wq(n1, ws)  // [H, A]
+        let q = FewRowsLinear.apply(wq, n1, ws)  // [H, A]
         let ctx = ws.tensor([h, a])  // [H, A]
         let base = keyValues.row(range.lowerBound)
         Attention.multiHead(
             q: .init(data: q.data, stride: a), k: .init(data: base, stride: 2 * a),
             v: .init(data: base + a, stride: 2 * a), queries: h, keys: range.count, heads: heads,
             headDim: a / heads, context: ctx.data, contextStride: a, ws)
-        wout(ctx, into: x, accumulate: true)  // x = x + CrossAtt
+        FewRowsLinear.apply(wout, ctx, into: x, accumulate: true)  // x = x + CrossAtt
     }
 }
