@@ -47,18 +47,24 @@ enum FewRowsLinear {
         return out
     }
 
+    /// Σ a[i]·b[i] over k floats, 16 lanes at a time (stdlib SIMD: inlined in this module).
     @inline(__always)
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ k: Int) -> Float {
-        var s0 = SIMDMath.V()
-        var s1 = SIMDMath.V()
+        typealias V = SIMD16<Float>
+        let ra = UnsafeRawPointer(a)
+        let rb = UnsafeRawPointer(b)
+        let stride = MemoryLayout<V>.stride
+        var s0 = V()
+        var s1 = V()
         var i = 0
         while i + 32 <= k {
-            s0.addProduct(SIMDMath.load(a + i), SIMDMath.load(b + i))
-            s1.addProduct(SIMDMath.load(a + i + 16), SIMDMath.load(b + i + 16))
+            s0 += ra.loadUnaligned(fromByteOffset: i * 4, as: V.self) * rb.loadUnaligned(fromByteOffset: i * 4, as: V.self)
+            s1 += ra.loadUnaligned(fromByteOffset: i * 4 + stride, as: V.self)
+                * rb.loadUnaligned(fromByteOffset: i * 4 + stride, as: V.self)
             i += 32
         }
         while i + 16 <= k {
-            s0.addProduct(SIMDMath.load(a + i), SIMDMath.load(b + i))
+            s0 += ra.loadUnaligned(fromByteOffset: i * 4, as: V.self) * rb.loadUnaligned(fromByteOffset: i * 4, as: V.self)
             i += 16
         }
         var r = (s0 + s1).sum()
