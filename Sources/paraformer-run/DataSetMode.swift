@@ -74,7 +74,9 @@ struct DataSetArguments: ParsableArguments {
 /// Runs data-set mode: decodes (`--data-dir`) or joins shards (`--merge`). Returns the exit
 /// status: 0 all decoded, 1 some utterances failed or wav.scp lines were skipped, 2 nothing could
 /// be done (model, data directory or output not usable).
-func runDataSet(_ args: DataSetArguments, model: String, threads: Int, batchSize: Int, json: Bool) throws
+func runDataSet(
+    _ args: DataSetArguments, model: String, threads: Int, batchSize: Int, json: Bool, hotword: String? = nil
+) throws
     -> Int32
 {
     let out = URL(fileURLWithPath: args.outputDir ?? ".")
@@ -118,12 +120,14 @@ func runDataSet(_ args: DataSetArguments, model: String, threads: Int, batchSize
     let entries = Array(shard.slice(scp.entries))
     let recognizer: Recognizer
     let output: RecogOutput
+    let hotwords: HotwordList?
     do {
         // OpenBLAS has one process-wide pool: with parallel jobs each call must stay on its thread.
         recognizer = try Recognizer(
             modelPath: model,
             options: RecognizerOptions(threads: args.jobs > 1 ? 1 : threads, batchSize: batchSize))
         output = try RecogOutput(outputDirectory: out)
+        hotwords = try hotword.map { try recognizer.hotwords($0) }
     } catch {
         printError("error: \(error)")
         return 2
@@ -131,7 +135,7 @@ func runDataSet(_ args: DataSetArguments, model: String, threads: Int, batchSize
     let decoder = DataSetDecoder<AudioBuffer>(
         jobs: args.jobs, batchSize: batchSize,
         load: { try AudioDecoder.load(contentsOf: $0.url, channel: recognizer.options.channel) },
-        decode: { try recognizer.transcribe(batch: $0) })
+        decode: { try recognizer.transcribe(batch: $0, hotwords: hotwords) })
     let bar = ProgressBar(enabled: !args.noProgress && isatty(STDERR_FILENO) != 0)
     let summary: DataSetSummary
     do {

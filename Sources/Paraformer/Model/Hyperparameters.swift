@@ -40,7 +40,12 @@ enum MetadataKey: String, CaseIterable {
 /// FunASR's config.yaml, am.mvn and tokens.json).
 public struct Hyperparameters: Sendable, Equatable {
     /// `paraformer` (offline) or `paraformer-streaming` (paraformer-online).
-    public enum Architecture: String, Sendable { case offline = "paraformer", streaming = "paraformer-streaming" }
+    public enum Architecture: String, Sendable {
+        case offline = "paraformer", streaming = "paraformer-streaming"
+        /// SeACo-Paraformer (FunASR's `SeacoParaformer`, `paraformer-zh`) and Contextual
+        /// Paraformer: offline models with hotword biasing (Models/Hotword).
+        case seaco = "seaco-paraformer", contextual = "contextual-paraformer"
+    }
 
     public var architecture: Architecture
     /// `n_mels · lfr_m` (560 for paraformer-large).

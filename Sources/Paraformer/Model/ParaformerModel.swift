@@ -11,15 +11,22 @@ final class ParaformerModel: @unchecked Sendable {
     /// Keeps the mapping alive for the weight views.
     let file: GGUFFile
 
-    init(file: GGUFFile) throws {
-        self.file = file
+    convenience init(file: GGUFFile) throws {
         let hp = try Hyperparameters(file)
-        hparams = hp
         let store = WeightStore(file, linearLayout: hp.linearLayout)
+        try self.init(file: file, hparams: hp, store: store, decoderHparams: hp)
+        try store.checkAllUsed()
+    }
+
+    /// The Paraformer inside a larger model (the hotword families, Models/Hotword), bound from
+    /// the larger model's store, which checks the leftovers; `decoderHparams` sizes the
+    /// standard decoder layers (Contextual Paraformer: one attention layer fewer).
+    init(file: GGUFFile, hparams hp: Hyperparameters, store: WeightStore, decoderHparams: Hyperparameters) throws {
+        self.file = file
+        hparams = hp
         encoder = try SANMEncoder(store, hp)
         predictor = try CIFPredictor(store, hp)
-        decoder = try ParaformerDecoder(store, hp)
-        try store.checkAllUsed()
+        decoder = try ParaformerDecoder(store, decoderHparams)
     }
 
     /// Everything one utterance produced, stage by stage.

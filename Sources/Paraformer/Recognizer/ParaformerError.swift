@@ -23,6 +23,9 @@ public enum ParaformerError: Error, Equatable, CustomStringConvertible, Sendable
     case invalidOption(name: String, reason: String)
     case invalidChunkSize([Int])
     case streamFinished
+    /// A hotword value that cannot be used (a missing or non-UTF-8 `.txt` file, a URL), or
+    /// hotwords given to a model without hotword support.
+    case invalidHotwords(source: String, reason: String)
 
     public var description: String {
         switch self {
@@ -47,7 +50,7 @@ public enum ParaformerError: Error, Equatable, CustomStringConvertible, Sendable
         case .unsupportedTensorType(let name, let type):
             return "Tensor \(name) has GGUF type \(type), which this engine does not support."
         case .unsupportedArchitecture(let arch):
-            return "Architecture \(arch) is not supported (expected paraformer or paraformer-streaming)."
+            return "Architecture \(arch) is not supported (expected paraformer, paraformer-streaming, seaco-paraformer or contextual-paraformer)."
         case .audioDecodingFailed(let path, let reason):
             return "Cannot decode audio \(path): \(reason)."
         case .emptyAudio(let source):
@@ -63,6 +66,8 @@ public enum ParaformerError: Error, Equatable, CustomStringConvertible, Sendable
                 + "[left, chunk, right] of LFR frames with chunk between 1 and 1000."
         case .streamFinished:
             return "The stream was already finished; call reset() before feeding more audio."
+        case .invalidHotwords(let source, let reason):
+            return "Hotwords \(source) cannot be used: \(reason)."
         }
     }
 }

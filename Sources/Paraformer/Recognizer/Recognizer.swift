@@ -56,6 +56,9 @@ public final class Recognizer: @unchecked Sendable {
     /// The model's vocabulary.
     public let tokens: TokenTable
     let model: ParaformerModel
+    /// The hotword network (SeACo or Contextual) when the model is one; `model` is then its
+    /// Paraformer part.
+    let hotwordModel: HotwordModel?
     let file: GGUFFile
     let frontend: OfflineFrontend
     private let pool = WorkspacePool()
@@ -78,9 +81,10 @@ public final class Recognizer: @unchecked Sendable {
         self.options = options
         file = try GGUFFile(path: modelPath)
         if options.preload { file.preload() }
-        model = try ParaformerModel(file: file)
-        let hp = model.hparams
+        let hp = try Hyperparameters(file)
         tokens = try TokenTable(file: file, vocabSize: hp.vocabSize)
+        hotwordModel = try HotwordModel.load(file: file, hparams: hp, tokens: tokens)
+        model = try hotwordModel?.base ?? ParaformerModel(file: file)
         frontend = try OfflineFrontend(file: file, hparams: hp)
     }
 
@@ -126,7 +130,9 @@ public final class Recognizer: @unchecked Sendable {
 
     // MARK: - Pipeline
 
-    private func recognize(_ inputs: [([Float], Int)], source: String) throws -> [RecognitionResult] {
+    func recognize(
+        _ inputs: [([Float], Int)], source: String, hotwords: HotwordList? = nil
+    ) throws -> [RecognitionResult] {
         if model.hparams.architecture == .streaming {
             // FunASR runs a paraformer-online model over whole audio as fake streaming.
             return try inputs.map { try transcribeStreaming(samples: $0.0, sampleRate: $0.1) }
@@ -151,6 +157,10 @@ public final class Recognizer: @unchecked Sendable {
 
         let ws = pool.take()
         defer { pool.put(ws) }
+        if let hotwordModel {
+            return try hotwordModel.results(
+                self, features: features, durations: durations, hotwords: hotwords, ws, timings: timings)
+        }
         let outputs = model.run(features, ws, timings: &timings)
         var results: [RecognitionResult] = []
         for (b, out) in outputs.enumerated() {
