@@ -36,6 +36,14 @@ struct LSTMLayer {
         self.reverse = reverse
     }
 
+    init(weightIH: Tensor, weightHH: Tensor, bias: Tensor, hidden: Int, reverse: Bool) {
+        self.weightIH = weightIH
+        self.weightHH = weightHH
+        self.bias = bias
+        self.hidden = hidden
+        self.reverse = reverse
+    }
+
     /// Runs the layer over x [L, I]; writes h_t into row t of `out` (row stride `outStride`
     /// floats, H values per row), so two directions can fill the halves of one [L, 2H] buffer.
     func callAsFunction(
