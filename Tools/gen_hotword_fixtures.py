@@ -159,7 +159,8 @@ def build_dir(model_dir: Path, cfg: dict, tokens, arrange, seed: int, large: boo
     n = 560
     fo.write_cmvn(model_dir / "am.mvn", np.full(n, -8.0, np.float32), np.full(n, 0.25, np.float32))
     with open(model_dir / "seg_dict", "w", encoding="utf-8") as f:
-        f.write("".join(ln + "\n" for ln in (seg_dict_lines() if not large else [])))
+        lines = seg_dict_lines() if not large else [f"{t} {t}" for t in tokens[3:-1]]
+        f.write("".join(ln + "\n" for ln in lines))
 
 
 def arrange_seaco(model):
@@ -330,12 +331,16 @@ def main(argv=None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     for fname, content in HOTWORD_FILES.items():
         (OUT / fname).write_text(content, encoding="utf-8")
-    for fam in a.only.split(","):
+    for fam in filter(None, a.only.split(",")):
         gen_family(fam, a.cache)
     if a.large:
+        import torch
         toks = ["<blank>", "<s>", "</s>"] + [chr(0x4E00 + i) for i in range(8400)] + ["<unk>"]
+        def arrange_large(m):
+            with torch.no_grad():  # about 4 tokens per second of speech
+                m.predictor.cif_output.bias.fill_(-1.0)
         build_dir(a.cache / "seaco-large", seaco_config(len(toks), large=True), toks,
-                  lambda m: None, seed=3, large=True)
+                  arrange_large, seed=3, large=True)
         convert(a.cache / "seaco-large", a.cache / "seaco-large.gguf")
     return 0
 

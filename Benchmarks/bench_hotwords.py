@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Hotword biasing cost: SeACo-Paraformer at the released size (random weights), without
+hotwords and with 10 and 100, ours (release paraformer-run) against FunASR PyTorch in the
+same run, one thread each, same audio.
+
+    python Tools/gen_hotword_fixtures.py --only "" --large        # builds the model (cache)
+    swift build -c release --product paraformer-run
+    python Benchmarks/bench_hotwords.py [--cache /work/cache/hotword] [--rounds 3]
+
+RTF = decode time / audio duration. Ours: the per-file RTF `--timings` prints (frontend +
+encoder + predictor + decoder, the hotword list prepared once before); FunASR: wall time of
+`generate(input, hotword=...)` (which rebuilds the hotword list on every call, as FunASR does).
+Medians over rounds, rounds alternating between the engines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cache", type=Path, default=Path("/work/cache/hotword"))
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--copies", type=int, default=4, help="sample.wav copies in the clip")
+    a = ap.parse_args()
+    import soundfile as sf
+    import torch
+
+    torch.set_num_threads(1)
+    model_dir = a.cache / "seaco-large"
+    gguf = a.cache / "seaco-large.gguf"
+    x, sr = sf.read(REPO / "Weights" / "sample.wav", dtype="float32")
+    gap = np.zeros(sr // 4, np.float32)
+    clip = np.concatenate([np.concatenate([x, gap]) for _ in range(a.copies)])
+    wav = a.cache / "bench_clip.wav"
+    sf.write(wav, clip, sr, subtype="PCM_16")
+    dur = len(clip) / sr
+    tokens = __import__("json").load(open(model_dir / "tokens.json", encoding="utf-8"))
+    chars = tokens[3:-1]
+    rng = random.Random(0)
+    files = {}
+    for n in (10, 100):
+        words = ["".join(rng.choice(chars) for _ in range(rng.randint(2, 4))) for _ in range(n)]
+        p = a.cache / f"bench_hotwords_{n}.txt"
+        p.write_text("".join(w + "\n" for w in words), encoding="utf-8")
+        files[n] = str(p)
+
+    from funasr import AutoModel
+
+    am = AutoModel(model=str(model_dir), frontend_conf={"dither": 0.0}, device="cpu", ncpu=1,
+                   disable_update=True, disable_pbar=True, log_level="ERROR")
+    binary = REPO / ".build" / "release" / "paraformer-run"
+    cases = [("none", None), ("10", files[10]), ("100", files[100])]
+    ours = {c: [] for c, _ in cases}
+    theirs = {c: [] for c, _ in cases}
+    am.generate(input=str(wav))  # warm-up
+    for r in range(a.rounds):
+        for c, hw in cases:
+            kw = {} if hw is None else {"hotword": hw}
+            t0 = time.perf_counter()
+            am.generate(input=str(wav), **kw)
+            theirs[c].append((time.perf_counter() - t0) / dur)
+            args = [str(binary), "-m", str(gguf), "--threads", "1", "--timings", str(wav), str(wav)]
+            if hw is not None:
+                args[1:1] = ["--hotword", hw]
+            p = subprocess.run(args, capture_output=True, text=True, check=True)
+            rtfs = [float(m) for m in re.findall(r"RTF ([0-9.]+)", p.stderr)]
+            ours[c].append(min(rtfs[1:] or rtfs))  # the second file: weights paged in
+    print(f"audio {dur:.2f} s, SeACo released size (random weights), 1 thread, median of {a.rounds}")
+    print("| hotwords | ours RTF | FunASR PyTorch RTF | ours vs plain | FunASR vs plain |")
+    print("|---|---|---|---|---|")
+    base_o, base_t = statistics.median(ours["none"]), statistics.median(theirs["none"])
+    for c, _ in cases:
+        o, t = statistics.median(ours[c]), statistics.median(theirs[c])
+        print(f"| {c} | {o:.4f} | {t:.4f} | {100 * (o / base_o - 1):+.1f} % | {100 * (t / base_t - 1):+.1f} % |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
