@@ -80,6 +80,15 @@ HOTWORD_FILES = {
     "hotwords_blank_line.txt": "达摩院\n\nhello world\n魔搭\n北京\n",
 }
 
+# Released-size SeACo (random weights, vocab of CJK U+4E00.., seg_dict char -> char): checked
+# on demand (HOTWORD_LARGE_FIXTURES=cache dir), never committed.
+LARGE_CASES = [
+    ("none", None),
+    ("empty", ""),
+    ("one", "一丁七"),
+    ("many", "hotwords_large_100.txt"),
+]
+
 D = 32
 
 
@@ -240,22 +249,26 @@ def run_case(am, wav: str, hotword, family: str):
     return res, rec
 
 
-def gen_family(family: str, cache: Path):
-    name = f"{family}-tiny"
+def gen_family(family: str, cache: Path, large: bool = False):
+    name = f"{family}-large" if large else f"{family}-tiny"
     model_dir = cache / name
-    if family == "seaco":
+    out_dir, cases = (cache, LARGE_CASES) if large else (OUT, CASES)
+    if large:
+        pass  # built by main()
+    elif family == "seaco":
         build_dir(model_dir, seaco_config(len(TOKENS)), TOKENS, arrange_seaco, seed=7)
     else:
         build_dir(model_dir, contextual_config(len(TOKENS)), TOKENS, arrange_contextual, seed=11)
-    convert(model_dir, OUT / f"{name}.gguf")
+    if not large:
+        convert(model_dir, OUT / f"{name}.gguf")
     am = load(model_dir)
     tok = am.kwargs["tokenizer"]
-    w = gm.FixtureWriter(OUT / f"{name}__expected.gguf", f"{family}-hotwords")
+    w = gm.FixtureWriter(out_dir / f"{name}__expected.gguf", f"{family}-hotwords")
     w.strs("fixture.clips", CLIPS)
-    w.strs("fixture.cases", [c for c, _ in CASES])
+    w.strs("fixture.cases", [c for c, _ in cases])
     outputs = {}
-    for case, hw in CASES:
-        arg = None if hw is None else (str(OUT / hw) if hw.endswith(".txt") else hw)
+    for case, hw in cases:
+        arg = None if hw is None else (str(out_dir / hw) if hw.endswith(".txt") else hw)
         w.str(f"fixture.{case}.hotword", "<None>" if hw is None else hw)
         ids_lists = am.model.generate_hotwords_list(arg, tokenizer=tok, frontend=gm.frontend_of(am))
         if ids_lists is not None:
@@ -315,10 +328,10 @@ def gen_family(family: str, cache: Path):
             print(f"{name} {key}: {text!r}")
     # biasing must visibly change outputs
     for clip in CLIPS:
-        texts = {c: outputs[f"{clip}.{c}"] for c, _ in CASES}
+        texts = {c: outputs[f"{clip}.{c}"] for c, _ in cases}
         print(clip, "distinct outputs:", len(set(texts.values())))
-    distinct = max(len({outputs[f"{clip}.{c}"] for c, _ in CASES}) for clip in CLIPS)
-    assert distinct >= 3, "hotwords change nothing: rearrange the weights"
+    distinct = max(len({outputs[f"{clip}.{c}"] for c, _ in cases}) for clip in CLIPS)
+    assert large or distinct >= 3, "hotwords change nothing: rearrange the weights"
     w.close()
 
 
@@ -327,6 +340,7 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", type=Path, default=Path("/work/cache/hotword"))
     ap.add_argument("--only", default="seaco,contextual")
     ap.add_argument("--large", action="store_true")
+    ap.add_argument("--rebuild", action="store_true", help="rebuild the large model even if cached")
     a = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     for fname, content in HOTWORD_FILES.items():
@@ -339,9 +353,15 @@ def main(argv=None) -> int:
         def arrange_large(m):
             with torch.no_grad():  # about 4 tokens per second of speech
                 m.predictor.cif_output.bias.fill_(-1.0)
-        build_dir(a.cache / "seaco-large", seaco_config(len(toks), large=True), toks,
-                  arrange_large, seed=3, large=True)
-        convert(a.cache / "seaco-large", a.cache / "seaco-large.gguf")
+        if a.rebuild or not (a.cache / "seaco-large.gguf").exists():
+            build_dir(a.cache / "seaco-large", seaco_config(len(toks), large=True), toks,
+                      arrange_large, seed=3, large=True)
+            convert(a.cache / "seaco-large", a.cache / "seaco-large.gguf")
+        rng = np.random.default_rng(0)
+        words = ["".join(toks[3 + int(i)] for i in rng.integers(0, 8400, size=int(k)))
+                 for k in rng.integers(2, 5, size=100)]
+        (a.cache / "hotwords_large_100.txt").write_text("".join(x + "\n" for x in words), encoding="utf-8")
+        gen_family("seaco", a.cache, large=True)
     return 0
 
 

@@ -17,8 +17,14 @@ final class HotwordParityTests: XCTestCase {
     let logProbTolerance: Float = 1e-3
 
     static func path(_ name: String) -> String {
-        Bundle.module.url(forResource: "Fixtures/hotword/\(name)", withExtension: nil)!.path
+        if name.contains("-large"), let dir = largeDirectory { return dir + "/" + name }
+        if name.hasPrefix("hotwords_large"), let dir = largeDirectory { return dir + "/" + name }
+        return Bundle.module.url(forResource: "Fixtures/hotword/\(name)", withExtension: nil)!.path
     }
+
+    /// The released SeACo size (random weights), checked when HOTWORD_LARGE_FIXTURES names the
+    /// folder `Tools/gen_hotword_fixtures.py --large` filled.
+    static let largeDirectory: String? = ProcessInfo.processInfo.environment["HOTWORD_LARGE_FIXTURES"]
 
     static func audio(_ clip: String) -> URL { URL(fileURLWithPath: ModelFixtures.path("audio/\(clip).wav")) }
 
@@ -45,13 +51,13 @@ final class HotwordParityTests: XCTestCase {
 
     /// Every case of one family: hotword ids and vectors, then per clip the decoded ids,
     /// intermediates, text and timestamps.
-    func checkFamily(_ name: String) throws {
+    func checkFamily(_ name: String, minimumCases: Int = 8) throws {
         let recognizer = try Recognizer(modelPath: Self.path("\(name).gguf"))
         XCTAssertTrue(recognizer.supportsHotwords)
         let fx = try GGUFFile(path: Self.path("\(name)__expected.gguf"))
         let clips = strings(fx, "fixture.clips"), cases = strings(fx, "fixture.cases")
         XCTAssertFalse(clips.isEmpty)
-        XCTAssertGreaterThanOrEqual(cases.count, 8)
+        XCTAssertGreaterThanOrEqual(cases.count, minimumCases)
         var checked = 0
         for c in cases {
             let value = Self.hotwordValue(fx, c)
@@ -105,6 +111,7 @@ final class HotwordParityTests: XCTestCase {
 
     func testSeacoMatchesFunASR() throws {
         try checkFamily("seaco-tiny")
+        if Self.largeDirectory != nil { try checkFamily("seaco-large", minimumCases: 4) }
     }
 
     func testContextualMatchesFunASR() throws {
