@@ -2,6 +2,8 @@ import Foundation
 import XCTest
 
 @testable import Paraformer
+import ParaformerCore
+import ParaformerModels
 
 /// `paraformer-run --hotword` in file, batch and data-set modes, against FunASR's texts in the
 /// hotword fixtures (Tools/gen_hotword_fixtures.py).

@@ -2,6 +2,8 @@ import Foundation
 import XCTest
 
 @testable import Paraformer
+import ParaformerCore
+import ParaformerModels
 
 /// SeACo-Paraformer and Contextual Paraformer with hotwords against FunASR 1.4.16
 /// (`AutoModel.generate(input, hotword=...)`, dither 0) on tiny random-weight models built with
@@ -75,7 +77,7 @@ final class HotwordParityTests: XCTestCase {
                 var timings = StageTimings()
                 let ws = Workspace()
                 if let m = recognizer.seacoModel {
-                    let out = m.run(features, hotwords: list, keepIntermediates: true, ws, timings: &timings)
+                    let out = m.run(features, hotwords: list?.vectors, keepIntermediates: true, ws, timings: &timings)
                     XCTAssertEqual(out.tokenIds, ints(fx, "fixture.\(key).token_ids"), "ids \(label)")
                     if let merged = out.merged {
                         XCTAssertLessThanOrEqual(relativeError(merged, try fx.tensor("\(key).merged")), logProbTolerance, "merged \(label)")
@@ -91,7 +93,7 @@ final class HotwordParityTests: XCTestCase {
                     XCTAssertEqual(out.asfScores != nil, fx.info("\(key).asf_scores") != nil, "ASF ran \(label)")
                     XCTAssertLessThanOrEqual(relativeError(out.usAlphas, try fx.tensor("\(key).us_alphas")), vectorTolerance, "us_alphas \(label)")
                 } else if let m = recognizer.contextualModel {
-                    let out = m.run(features, hotwords: list, keepIntermediates: true, ws, timings: &timings)
+                    let out = m.run(features, hotwords: list?.vectors, keepIntermediates: true, ws, timings: &timings)
                     XCTAssertEqual(out.tokenIds, ints(fx, "fixture.\(key).token_ids"), "ids \(label)")
                     XCTAssertLessThanOrEqual(relativeError(out.logProbs ?? [], try fx.tensor("\(key).log_probs")), logProbTolerance, "log_probs \(label)")
                 }

@@ -2,6 +2,8 @@ import Foundation
 import XCTest
 
 @testable import Paraformer
+import ParaformerCore
+import ParaformerModels
 
 /// `HotwordReader` (FunASR's `generate_hotwords_list` input rules), `HotwordTokenizer`
 /// (`seg_tokenize` + `tokens2ids`) and `LSTMLayer` against a naive loop.
