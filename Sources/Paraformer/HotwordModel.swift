@@ -141,18 +141,31 @@ extension Recognizer {
         return hotwordModel.prepare(words.filter { !$0.isEmpty })
     }
 
-    /// Transcribes a sound file, biased towards `hotwords` (nil: no hotwords).
-    public func transcribe(file url: URL, hotwords: HotwordList?) throws -> RecognitionResult {
-        let audio = try AudioDecoder.load(contentsOf: url, channel: options.channel)
-        return try recognize([(audio.samples, audio.sampleRate)], source: url.path, hotwords: hotwords)[0]
+    /// Transcribes one utterance biased towards `hotwords` (nil: no hotwords, which for SeACo
+    /// is plain BiCif decoding and for Contextual the `<s>`-only list, as in FunASR).
+    /// - Throws: as `transcribe(_:)`, and `.invalidHotwords` for a list another recognizer
+    ///   prepared.
+    public func transcribe(_ input: AudioInput, hotwords: HotwordList?) throws -> RecognitionResult {
+        let audio = try input.decoded(channel: options.channel)
+        return try recognize([(audio.samples, audio.sampleRate)], source: audio.source, hotwords: hotwords)[0]
     }
 
-    /// Transcribes mono samples in [-1, 1] at `sampleRate`, biased towards `hotwords`.
-    public func transcribe(samples: [Float], sampleRate: Int, hotwords: HotwordList?) throws -> RecognitionResult {
-        try recognize([(samples, sampleRate)], source: "samples", hotwords: hotwords)[0]
+    /// `transcribe(_:hotwords:)` off the caller's thread.
+    public func transcribe(_ input: AudioInput, hotwords: HotwordList?) async throws -> RecognitionResult {
+        try Task.checkCancellation()
+        return try await Self.offload { try self.transcribe(input, hotwords: hotwords) }
     }
 
-    /// Transcribes several inputs, biased towards `hotwords`.
+    /// Transcribes several inputs biased towards `hotwords`, `options.batchSize` at a time.
+    public func transcribe(batch inputs: [AudioInput], hotwords: HotwordList?) throws -> [RecognitionResult] {
+        try transcribe(
+            batch: inputs.map {
+                let audio = try $0.decoded(channel: options.channel)
+                return AudioBuffer(unchecked: audio.samples, sampleRate: audio.sampleRate)
+            }, hotwords: hotwords)
+    }
+
+    /// Transcribes decoded buffers biased towards `hotwords`.
     public func transcribe(batch inputs: [AudioBuffer], hotwords: HotwordList?) throws -> [RecognitionResult] {
         var results: [RecognitionResult] = []
         var start = 0

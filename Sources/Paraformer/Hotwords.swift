@@ -7,9 +7,9 @@ import ParaformerModels
 /// encoder, computed once. Pass it with every transcription that should be biased.
 ///
 /// ```swift
-/// let recognizer = try Recognizer(modelPath: "seaco.gguf")
+/// let recognizer = try Recognizer(model: URL(fileURLWithPath: "seaco.gguf"))
 /// let hotwords = try recognizer.hotwords("hotwords.txt")   // or "达摩院 魔搭"
-/// let result = try recognizer.transcribe(file: url, hotwords: hotwords)
+/// let result = try recognizer.transcribe(.file(url), hotwords: hotwords)
 /// ```
 /// FunASR: `generate_hotwords_list` (seaco_paraformer/model.py, contextual_paraformer/model.py)
 /// and `_hotword_representation` / the `bias_encoder` pass of `cal_decoder_with_predictor`.

@@ -54,7 +54,7 @@ final class HotwordParityTests: XCTestCase {
     /// Every case of one family: hotword ids and vectors, then per clip the decoded ids,
     /// intermediates, text and timestamps.
     func checkFamily(_ name: String, minimumCases: Int = 8) throws {
-        let recognizer = try Recognizer(modelPath: Self.path("\(name).gguf"))
+        let recognizer = try Recognizer(model: URL(fileURLWithPath: Self.path("\(name).gguf")))
         XCTAssertTrue(recognizer.supportsHotwords)
         let fx = try GGUFFile(path: Self.path("\(name)__expected.gguf"))
         let clips = strings(fx, "fixture.clips"), cases = strings(fx, "fixture.cases")
@@ -102,7 +102,7 @@ final class HotwordParityTests: XCTestCase {
                     XCTAssertLessThanOrEqual(relativeError(vectors, try fx.tensor("\(c).hotword_vectors")), vectorTolerance, "vectors \(label)")
                 }
                 // The public API: FunASR's text and timestamps.
-                let r = try recognizer.transcribe(file: Self.audio(clip), hotwords: list)
+                let r = try recognizer.transcribe(.file(Self.audio(clip)), hotwords: list)
                 XCTAssertEqual(r.text, fx.metadata["fixture.\(key).text"]?.stringValue, "text \(label)")
                 XCTAssertEqual(r.timestamps.flatMap { $0 }, ints(fx, "fixture.\(key).timestamps"), "timestamps \(label)")
                 checked += 1

@@ -53,7 +53,7 @@ final class HotwordReaderTests: XCTestCase {
         let a = try HotwordReader.read(HotwordParityTests.path("hotwords_blank_line.txt"))
         let b = try HotwordReader.read(HotwordParityTests.path("hotwords_several.txt"))
         XCTAssertEqual(a, b)
-        let recognizer = try Recognizer(modelPath: HotwordParityTests.path("seaco-tiny.gguf"))
+        let recognizer = try Recognizer(model: URL(fileURLWithPath: HotwordParityTests.path("seaco-tiny.gguf")))
         let la = try recognizer.hotwords(HotwordParityTests.path("hotwords_blank_line.txt"))
         let lb = try recognizer.hotwords(HotwordParityTests.path("hotwords_several.txt"))
         XCTAssertEqual(la.tokenIds, lb.tokenIds)
@@ -61,7 +61,7 @@ final class HotwordReaderTests: XCTestCase {
     }
 
     func testSegTokenizeRules() throws {
-        let recognizer = try Recognizer(modelPath: HotwordParityTests.path("seaco-tiny.gguf"))
+        let recognizer = try Recognizer(model: URL(fileURLWithPath: HotwordParityTests.path("seaco-tiny.gguf")))
         let tok = try XCTUnwrap(recognizer.hotwordModel?.tokenizer)
         XCTAssertEqual(tok.pieces(["达摩院"]), ["达", "摩", "院"])  // CJK: char by char
         XCTAssertEqual(tok.pieces(["Hello"]), ["he@@", "llo"])  // lowercased, seg_dict entry
@@ -76,16 +76,16 @@ final class HotwordReaderTests: XCTestCase {
     }
 
     func testPlainParaformerRefusesHotwords() throws {
-        let recognizer = try Recognizer(modelPath: ModelFixtures.path("tiny.gguf"))
+        let recognizer = try Recognizer(model: URL(fileURLWithPath: ModelFixtures.path("tiny.gguf")))
         XCTAssertFalse(recognizer.supportsHotwords)
         XCTAssertThrowsError(try recognizer.hotwords("达摩院"))
     }
 
     func testListFromAnotherRecognizerIsRefused() throws {
-        let a = try Recognizer(modelPath: HotwordParityTests.path("seaco-tiny.gguf"))
-        let b = try Recognizer(modelPath: HotwordParityTests.path("seaco-tiny.gguf"))
+        let a = try Recognizer(model: URL(fileURLWithPath: HotwordParityTests.path("seaco-tiny.gguf")))
+        let b = try Recognizer(model: URL(fileURLWithPath: HotwordParityTests.path("seaco-tiny.gguf")))
         let list = try a.hotwords("达摩院")
-        XCTAssertThrowsError(try b.transcribe(file: HotwordParityTests.audio("zh_short"), hotwords: list))
+        XCTAssertThrowsError(try b.transcribe(.file(HotwordParityTests.audio("zh_short")), hotwords: list))
     }
 
     /// LSTMLayer (forward and reverse) against torch's equations written out naively.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Every error the engine reports. Each case carries what a user needs to fix the input;
 /// `description` is one sentence.
 public enum ParaformerError: Error, Equatable, CustomStringConvertible, Sendable {
@@ -70,4 +72,9 @@ public enum ParaformerError: Error, Equatable, CustomStringConvertible, Sendable
             return "Hotwords \(source) cannot be used: \(reason)."
         }
     }
+}
+
+extension ParaformerError: LocalizedError {
+    /// The one-sentence `description`, for `localizedDescription` and UI code.
+    public var errorDescription: String? { description }
 }
