@@ -29,6 +29,40 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 
 
+def check_parity(cache: Path) -> None:
+    """Ours (release CLI, --json) against FunASR's outputs recorded by
+    `Tools/gen_hotword_fixtures.py --large` (seaco-large__expected.gguf): text and timestamps of
+    every clip and hotword case, exact."""
+    import json
+
+    import gguf
+
+    sys.path.insert(0, str(REPO / "Tools"))
+    import gguf_layout
+
+    r = gguf.GGUFReader(str(cache / "seaco-large__expected.gguf"))
+    meta = {f.name: gguf_layout.read_field(f) for f in r.fields.values() if f.name.startswith("fixture.")}
+    binary = REPO / ".build" / "release" / "paraformer-run"
+    audio = REPO / "Tests" / "ParaformerTests" / "Fixtures" / "model" / "audio"
+    checked = 0
+    for case in meta["fixture.cases"]:
+        hw = meta[f"fixture.{case}.hotword"]
+        args = [str(binary), "-m", str(cache / "seaco-large.gguf"), "--json"]
+        if hw != "<None>":
+            args += ["--hotword", str(cache / hw) if hw.endswith(".txt") else hw]
+        args += [str(audio / f"{c}.wav") for c in meta["fixture.clips"]]
+        out = subprocess.run(args, capture_output=True, text=True, check=True).stdout.splitlines()
+        for clip, line in zip(meta["fixture.clips"], out):
+            got = json.loads(line)
+            want_text = meta[f"fixture.{clip}.{case}.text"]
+            want_ts = meta.get(f"fixture.{clip}.{case}.timestamps", [])
+            ts = [x for pair in got["timestamp"] for x in pair]
+            assert got["text"] == want_text, (case, clip, got["text"], want_text)
+            assert ts == want_ts, (case, clip, ts, want_ts)
+            checked += 1
+    print(f"parity: {checked} clip/case pairs identical to FunASR (text and timestamps)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cache", type=Path, default=Path("/work/cache/hotword"))
@@ -57,6 +91,7 @@ def main() -> int:
         p.write_text("".join(w + "\n" for w in words), encoding="utf-8")
         files[n] = str(p)
 
+    check_parity(a.cache)
     from funasr import AutoModel
 
     am = AutoModel(model=str(model_dir), frontend_conf={"dither": 0.0}, device="cpu", ncpu=1,

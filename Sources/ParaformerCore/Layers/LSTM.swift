@@ -64,9 +64,7 @@ package struct LSTMLayer {
             let g = gates.row(t)
             if s > 0 {
                 // g += W_hh · h_{t−1}
-                BLAS.gemmOnThisThread(
-                    transA: false, transB: true, m: 1, n: 4 * h, k: h, a: hPrev, lda: h,
-                    b: weightHH.data, ldb: h, beta: 1, c: g, ldc: 4 * h)
+                BLAS.gemv(m: 4 * h, k: h, a: weightHH.data, lda: h, x: hPrev, beta: 1, y: g)
             }
             let o = out + t * outStride
             for j in 0..<h {
