@@ -40,7 +40,7 @@ final class HotwordModel: Sendable {
         ids = ids.map { $0.isEmpty ? [tokenizer.unkId] : $0 }
         return HotwordList(
             words: hotwords.map { $0.joined(separator: " ") }, tokenIds: ids, vectors: biasEncoder(ids),
-            modelID: ObjectIdentifier(self))
+            owner: self)
     }
 
     /// Results for utterances' features, one by one (FunASR's ASF filter would score a whole
@@ -49,7 +49,7 @@ final class HotwordModel: Sendable {
         _ recognizer: Recognizer, features: [Tensor], durations: [Double], hotwords: HotwordList?,
         _ ws: Workspace, timings: StageTimings
     ) throws -> [RecognitionResult] {
-        if let hotwords, hotwords.modelID != ObjectIdentifier(self) {
+        if let hotwords, hotwords.owner !== self {
             throw ParaformerError.invalidHotwords(
                 source: hotwords.words.joined(separator: " "), reason: "the list was prepared by another recognizer")
         }

@@ -21,8 +21,8 @@ public struct HotwordList: Sendable {
     public let tokenIds: [[Int]]
     /// The hotword vectors C [N, D], row n for entry n.
     let vectors: Tensor
-    /// The model the vectors belong to.
-    let modelID: ObjectIdentifier
+    /// The model the vectors belong to (kept alive by the list).
+    let owner: HotwordModel
     /// Contextual Paraformer's `clas_scale` (FunASR's `generate(..., clas_scale=)`, default 1):
     /// the weight of the hotword branch before its 1×1 conv. SeACo ignores it.
     public var clasScale: Float = 1
@@ -30,11 +30,11 @@ public struct HotwordList: Sendable {
     /// The number of entries N, `<s>` included.
     public var count: Int { tokenIds.count }
 
-    init(words: [String], tokenIds: [[Int]], vectors: Tensor, modelID: ObjectIdentifier) {
+    init(words: [String], tokenIds: [[Int]], vectors: Tensor, owner: HotwordModel) {
         self.words = words
         self.tokenIds = tokenIds
         self.vectors = vectors
-        self.modelID = modelID
+        self.owner = owner
     }
 }
 
