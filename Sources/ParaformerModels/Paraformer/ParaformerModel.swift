@@ -26,7 +26,7 @@ package final class ParaformerModel: LoadedModel, Sendable {
         self.file = file
         hparams = hp
         encoder = try SANMEncoder(store, hp.encoder)
-        predictor = try CIFPredictor(store, hp)
+        predictor = try CIFPredictor(store, hp.predictor)
         decoder = try ParaformerDecoder(store, dc)
     }
 
