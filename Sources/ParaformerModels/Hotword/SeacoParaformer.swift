@@ -53,8 +53,10 @@ package final class SeacoParaformerModel: HotwordNetwork, Sendable {
         let store = WeightStore(file, linearLayout: hp.linearLayout)
         let d = hp.modelDim
         base = try ParaformerModel(file: file, hparams: hp, store: store, decoder: hp.decoder)
+        let upsample = try meta.int("seaco.predictor.upsample_times")
+        try meta.check(upsample >= 1 && upsample <= 64, "seaco.predictor.upsample_times", "out of range")
         timestampHead = try BiCifTimestampHead(
-            store, dim: d, upsample: try meta.int("seaco.predictor.upsample_times"),
+            store, dim: d, upsample: upsample,
             smoothFactor: try meta.float("seaco.predictor.smooth_factor2", default: 1),
             noiseThreshold: try meta.float("seaco.predictor.noise_threshold2", default: 0))
         let layers = try meta.int("seaco.bias_encoder.num_layers", default: 2)
