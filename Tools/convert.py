@@ -4,7 +4,11 @@
     python Tools/convert.py MODEL_DIR -o MODEL.gguf [--dtype f32|f16] [--checkpoint FILE]
 
 MODEL_DIR is laid out as ModelScope ships it: config.yaml, model.pt (or model.pb, or one
-finetuned *.pt / *.pb), am.mvn, tokens.json (or tokens.txt).
+finetuned *.pt / *.pb), am.mvn, tokens.json (or tokens.txt). config.yaml's `model` picks the
+architecture: Paraformer, ParaformerStreaming, SeacoParaformer (`seaco-paraformer`) or
+ContextualParaformer (`contextual-paraformer`); for the two hotword models the directory's
+`seg_dict` (beside am.mvn, where FunASR looks for it) is carried into the file, since hotword
+tokenisation needs it.
 
 The checkpoint is validated against the tensor names and shapes that FunASR's own model
 class builds from config.yaml (instantiated on the meta device); the first mismatch is
