@@ -23,6 +23,11 @@ struct Arguments: ParsableArguments {
     @Flag(help: "Print one JSON object per file (FunASR's result shape: key, text, timestamp) plus tokens.")
     var json = false
 
+    @Option(help: ArgumentHelp(
+        "Hotwords for a SeACo or Contextual Paraformer model, as FunASR's hotword= takes them: a .txt file (one hotword per line) or a space-separated list.",
+        valueName: "file.txt|words"))
+    var hotword: String?
+
     @Option(help: ArgumentHelp("Threads for matrix products and kernels", valueName: "n"))
     var threads: Int = 1
 

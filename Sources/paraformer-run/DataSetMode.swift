@@ -84,7 +84,10 @@ extension ShardSpec: ExpressibleByArgument {
 /// Runs data-set mode: decodes (`--data-dir`) or joins shards (`--merge`). Returns the exit
 /// status: 0 all decoded, 1 some utterances failed or wav.scp lines were skipped, 2 nothing could
 /// be done (model, data directory or output not usable).
-func runDataSet(_ args: DataSetArguments, model: () throws -> String, options: RecognizerOptions, json: Bool) throws
+func runDataSet(
+    _ args: DataSetArguments, model: () throws -> String, options: RecognizerOptions, json: Bool,
+    hotword: String? = nil
+) throws
     -> Int32
 {
     let out = URL(fileURLWithPath: args.outputDir ?? ".")
@@ -128,9 +131,11 @@ func runDataSet(_ args: DataSetArguments, model: () throws -> String, options: R
     let entries = Array(shard.slice(scp.entries))
     let recognizer: Recognizer
     let output: RecogOutput
+    let hotwords: HotwordList?
     do {
         recognizer = try Recognizer(model: URL(fileURLWithPath: try model()), options: options)
         output = try RecogOutput(outputDirectory: out)
+        hotwords = try hotword.map { try recognizer.hotwords($0) }
     } catch {
         printError("error: \(error)")
         return 2
@@ -138,7 +143,7 @@ func runDataSet(_ args: DataSetArguments, model: () throws -> String, options: R
     let decoder = DataSetDecoder<AudioBuffer>(
         jobs: args.jobs, batchSize: options.batchSize,
         load: { try AudioDecoder.load(contentsOf: $0.url, channel: recognizer.options.channel) },
-        decode: { try recognizer.transcribe(batch: $0) })
+        decode: { try recognizer.transcribe(batch: $0, hotwords: hotwords) })
     let bar = ProgressBar(enabled: !args.noProgress && isatty(STDERR_FILENO) != 0)
     let summary: DataSetSummary
     do {
