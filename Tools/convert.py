@@ -6,6 +6,10 @@
 MODEL_DIR is laid out as ModelScope ships it: config.yaml, model.pt (or model.pb, or one
 finetuned *.pt / *.pb), am.mvn, tokens.json (or tokens.txt).
 
+An MFCCA model (`model: mfcca`) comes in FunASR 0.x's layout (config.yaml with the token list
+inline, model.pb, am.mvn as ESPnet np.load stats, decoding.yaml, configuration.json) and is
+converted by Tools/convert_mfcca.py (metadata under `mfcca.*`).
+
 The checkpoint is validated against the tensor names and shapes that FunASR's own model
 class builds from config.yaml (instantiated on the meta device); the first mismatch is
 reported and the exit status is 1. Tensors are written under their state-dict names with
@@ -142,6 +146,12 @@ def convert(model_dir: Path, out: Path, dtype: str = "f32", checkpoint: Path | N
     if not (model_dir / "config.yaml").exists():
         raise ConvertError(f"{model_dir}: no config.yaml")
     cfg = fo.load_config(model_dir)
+    if cfg.get("model") == "mfcca":  # FunASR 0.x layout (Tools/convert_mfcca.py)
+        import convert_mfcca
+        try:
+            return convert_mfcca.convert(model_dir, out, quiet)
+        except convert_mfcca.ConvertError as e:
+            raise ConvertError(str(e)) from e
     tokens = fo.tokens_for(model_dir, cfg)
     if not (model_dir / "am.mvn").exists():
         raise ConvertError(f"{model_dir}: no am.mvn")

@@ -55,10 +55,19 @@ struct ParaformerRun: ParsableCommand {
             try calibrateBLAS()
             return
         }
+        let mfcca = isMFCCAModel(args.model)
+        if !mfcca && (args.beamSize != nil || args.ctcWeight != nil) {
+            throw ValidationError("--beam-size and --ctc-weight apply to MFCCA models only.")
+        }
         if dataSet.isActive {
             let status = try runDataSet(
-                dataSet, model: args.model, threads: args.threads, batchSize: args.batchSize, json: args.json)
+                dataSet, model: args.model, threads: args.threads, batchSize: args.batchSize, json: args.json,
+                mfccaSearch: mfcca ? (args.beamSize, args.ctcWeight) : nil)
             if status != 0 { throw ExitCode(status) }
+            return
+        }
+        if mfcca {
+            if try runMFCCA(args) > 0 { throw ExitCode(1) }
             return
         }
         let recognizer: Recognizer

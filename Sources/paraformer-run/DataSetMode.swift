@@ -74,9 +74,10 @@ struct DataSetArguments: ParsableArguments {
 /// Runs data-set mode: decodes (`--data-dir`) or joins shards (`--merge`). Returns the exit
 /// status: 0 all decoded, 1 some utterances failed or wav.scp lines were skipped, 2 nothing could
 /// be done (model, data directory or output not usable).
-func runDataSet(_ args: DataSetArguments, model: String, threads: Int, batchSize: Int, json: Bool) throws
-    -> Int32
-{
+func runDataSet(
+    _ args: DataSetArguments, model: String, threads: Int, batchSize: Int, json: Bool,
+    mfccaSearch: (beamSize: Int?, ctcWeight: Double?)? = nil
+) throws -> Int32 {
     let out = URL(fileURLWithPath: args.outputDir ?? ".")
     let unit = ErrorRateUnit(rawValue: args.cerUnit) ?? .char
     let dataDir = args.dataDir.map { URL(fileURLWithPath: $0) }
@@ -116,26 +117,36 @@ func runDataSet(_ args: DataSetArguments, model: String, threads: Int, batchSize
     guard let scp else { return 2 }
     let shard = try args.shard.map { try ShardSpec(parsing: $0) } ?? .all
     let entries = Array(shard.slice(scp.entries))
-    let recognizer: Recognizer
     let output: RecogOutput
+    let runDecoder: (@escaping (DataSetProgress, [DataSetSummary.Failure]) -> Void) throws -> DataSetSummary
     do {
-        // OpenBLAS has one process-wide pool: with parallel jobs each call must stay on its thread.
-        recognizer = try Recognizer(
-            modelPath: model,
-            options: RecognizerOptions(threads: args.jobs > 1 ? 1 : threads, batchSize: batchSize))
         output = try RecogOutput(outputDirectory: out)
+        // OpenBLAS has one process-wide pool: with parallel jobs each call must stay on its thread.
+        let callThreads = args.jobs > 1 ? 1 : threads
+        if let mfccaSearch {
+            let recognizer = try MFCCARecognizer(modelPath: model, threads: callThreads)
+            let search = try mfccaSearchOptions(recognizer, mfccaSearch.beamSize, mfccaSearch.ctcWeight)
+            let decoder = DataSetDecoder<MultiChannelAudio>(
+                jobs: args.jobs, batchSize: 1, load: { try MultiChannelAudio.load(contentsOf: $0.url) },
+                decode: { try $0.map { try recognizer.transcribe($0, search: search).recognitionResult } })
+            runDecoder = { try decoder.run(entries: entries, output: output, onEvent: $0) }
+        } else {
+            let recognizer = try Recognizer(
+                modelPath: model, options: RecognizerOptions(threads: callThreads, batchSize: batchSize))
+            let decoder = DataSetDecoder<AudioBuffer>(
+                jobs: args.jobs, batchSize: batchSize,
+                load: { try AudioDecoder.load(contentsOf: $0.url, channel: recognizer.options.channel) },
+                decode: { try recognizer.transcribe(batch: $0) })
+            runDecoder = { try decoder.run(entries: entries, output: output, onEvent: $0) }
+        }
     } catch {
         printError("error: \(error)")
         return 2
     }
-    let decoder = DataSetDecoder<AudioBuffer>(
-        jobs: args.jobs, batchSize: batchSize,
-        load: { try AudioDecoder.load(contentsOf: $0.url, channel: recognizer.options.channel) },
-        decode: { try recognizer.transcribe(batch: $0) })
     let bar = ProgressBar(enabled: !args.noProgress && isatty(STDERR_FILENO) != 0)
     let summary: DataSetSummary
     do {
-        summary = try decoder.run(entries: entries, output: output) { progress, failures in
+        summary = try runDecoder { progress, failures in
             for f in failures { bar.printAbove("error: \(f.id) (\(f.path)): \(f.message)") }
             bar.update(progress)
         }
