@@ -4,10 +4,7 @@ import Paraformer
 
 /// Whether `path` is an MFCCA model (`general.architecture` = `mfcca`); false for anything
 /// unreadable, which the ordinary path then reports.
-func isMFCCAModel(_ path: String) -> Bool {
-    guard let file = try? GGUFFile(path: path) else { return false }
-    return file.metadata["general.architecture"]?.stringValue == "mfcca"
-}
+func isMFCCAModel(_ path: String) -> Bool { MFCCARecognizer.isMFCCAModel(path: path) }
 
 /// The model's search defaults (its decoding.yaml) with the command line's overrides.
 func mfccaSearchOptions(_ recognizer: MFCCARecognizer, _ beamSize: Int?, _ ctcWeight: Double?) throws
@@ -30,7 +27,7 @@ func runMFCCA(_ args: Arguments) throws -> Int {
     do {
         recognizer = try MFCCARecognizer(modelPath: args.model, threads: args.threads)
         search = try mfccaSearchOptions(recognizer, args.beamSize, args.ctcWeight)
-        if args.timings { printError("load: \(formatSeconds(clock.now - loadStart)), \(BLAS.threads) thread(s)") }
+        if args.timings { printError("load: \(formatSeconds(clock.now - loadStart)), \(args.threads) thread(s)") }
     } catch {
         printError("error: \(error)")
         throw ExitCode(2)
