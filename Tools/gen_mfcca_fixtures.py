@@ -280,8 +280,12 @@ def beam_search(model, beam: int, ctc_weight: float):
 def decode(model, search, x: np.ndarray):
     """All ended hypotheses of the search, and the text as Speech2TextMFCCA.__call__ and
     inference_mfcca make it (yseq[1:-1], id 0 removed, sentence_postprocess(tokens)[0])."""
-    from funasr.utils.postprocess_utils import sentence_postprocess
     _, enc = encode(model, x)
+    return decode_from_encoder(model, search, enc)
+
+
+def decode_from_encoder(model, search, enc):
+    from funasr.utils.postprocess_utils import sentence_postprocess
     with torch.no_grad():
         hyps = search(x=enc, maxlenratio=0.0, minlenratio=0.0)
     nbest = []
