@@ -6,9 +6,9 @@ audio, and 0.8.8's outputs at every stage (../shared/MFCCA-ORACLE.md).
         --out Tests/ParaformerTests/Fixtures/mfcca [--size tiny|released] [--model-dir DIR]
 
 For each model it writes, under --out:
-  - <model>/ : the 0.x model directory (config.yaml with the token list inline, model.pb,
-    am.mvn as an np.load-able ESPnet stats file, decoding.yaml, configuration.json) when
-    --keep-model-dir is given (the committed fixture keeps only the GGUF);
+  - the 0.x model directory (config.yaml with the token list inline, model.pb, am.mvn as an
+    np.load-able ESPnet stats file, decoding.yaml, configuration.json) at --model-dir
+    (default OUT/<model>; the committed fixtures keep only the converted GGUF);
   - <model>.gguf : the converted model (Tools/convert.py);
   - audio/<clip>.wav : 16 kHz int16 clips of 1, 2, 4, 6 and 8 channels;
   - <model>__<clip>.gguf : expected tensors `features` [C, T, 80] (after GlobalMVN),
