@@ -36,7 +36,7 @@ struct DataSetArguments: ParsableArguments {
         "Decode only the K-th of N contiguous slices of wav.scp (K from 1), for job arrays; "
             + "join the shard outputs with --merge.",
         valueName: "K/N"))
-    var shard: String?
+    var shard: ShardSpec?
 
     @Option(
         parsing: .upToNextOption,
@@ -50,7 +50,7 @@ struct DataSetArguments: ParsableArguments {
         "Unit of text.cer: char (FunASR's recipe: characters, English spelled out) or word "
             + "(whitespace-separated, funasr.metrics.wer as is).",
         valueName: "unit"))
-    var cerUnit: String = ErrorRateUnit.char.rawValue
+    var cerUnit: ErrorRateUnit = .char
 
     @Flag(help: "No progress bar, even when standard error is a terminal.")
     var noProgress = false
@@ -64,26 +64,32 @@ struct DataSetArguments: ParsableArguments {
         guard jobs >= 1 && jobs <= 256 else {
             throw ValidationError("--jobs must be between 1 and 256 (got \(jobs)).")
         }
-        guard ErrorRateUnit(rawValue: cerUnit) != nil else {
-            throw ValidationError("--cer-unit must be one of: "
-                + ErrorRateUnit.allCases.map(\.rawValue).joined(separator: ", ") + " (got \(cerUnit)).")
-        }
-        if let shard {
-            do { _ = try ShardSpec(parsing: shard) } catch { throw ValidationError("\(error)") }
-            if !merge.isEmpty { throw ValidationError("--shard and --merge cannot be combined.") }
-        }
+        if shard != nil && !merge.isEmpty { throw ValidationError("--shard and --merge cannot be combined.") }
     }
+}
+
+/// `--cer-unit char|word`.
+extension ErrorRateUnit: ExpressibleByArgument {}
+
+/// `--shard K/N`.
+extension ShardSpec: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let spec = try? ShardSpec(parsing: argument) else { return nil }
+        self = spec
+    }
+
+    public var defaultValueDescription: String { description }
 }
 
 /// Runs data-set mode: decodes (`--data-dir`) or joins shards (`--merge`). Returns the exit
 /// status: 0 all decoded, 1 some utterances failed or wav.scp lines were skipped, 2 nothing could
 /// be done (model, data directory or output not usable).
 func runDataSet(
-    _ args: DataSetArguments, model: String, threads: Int, batchSize: Int, json: Bool,
+    _ args: DataSetArguments, model: () throws -> String, options: RecognizerOptions, json: Bool,
     mfccaSearch: (beamSize: Int?, ctcWeight: Double?)? = nil
 ) throws -> Int32 {
     let out = URL(fileURLWithPath: args.outputDir ?? ".")
-    let unit = ErrorRateUnit(rawValue: args.cerUnit) ?? .char
+    let unit = args.cerUnit
     let dataDir = args.dataDir.map { URL(fileURLWithPath: $0) }
     var scp: WavScp?
     if let dataDir {
@@ -119,27 +125,24 @@ func runDataSet(
     }
 
     guard let scp else { return 2 }
-    let shard = try args.shard.map { try ShardSpec(parsing: $0) } ?? .all
+    let shard = args.shard ?? .all
     let entries = Array(shard.slice(scp.entries))
     let output: RecogOutput
     let runDecoder: (@escaping @Sendable (DataSetProgress, [DataSetSummary.Failure]) -> Void) throws -> DataSetSummary
     do {
         output = try RecogOutput(outputDirectory: out)
-        // OpenBLAS has one process-wide pool: with parallel jobs each call must stay on its thread.
-        let callThreads = args.jobs > 1 ? 1 : threads
         if let mfccaSearch {
-            let recognizer = try MFCCARecognizer(modelPath: model, threads: callThreads)
+            // makeOptions already keeps one thread per call when jobs run in parallel.
+            let recognizer = try MFCCARecognizer(modelPath: try model(), threads: options.threads)
             let search = try mfccaSearchOptions(recognizer, mfccaSearch.beamSize, mfccaSearch.ctcWeight)
             let decoder = DataSetDecoder<MultiChannelAudio>(
                 jobs: args.jobs, batchSize: 1, load: { try MultiChannelAudio.load(contentsOf: $0.url) },
                 decode: { try $0.map { try recognizer.transcribe($0, search: search).recognitionResult } })
             runDecoder = { try decoder.run(entries: entries, output: output, onEvent: $0) }
         } else {
-            let recognizer = try Recognizer(
-                model: URL(fileURLWithPath: model),
-                options: RecognizerOptions(threads: callThreads, batchSize: batchSize))
+            let recognizer = try Recognizer(model: URL(fileURLWithPath: try model()), options: options)
             let decoder = DataSetDecoder<AudioBuffer>(
-                jobs: args.jobs, batchSize: batchSize,
+                jobs: args.jobs, batchSize: options.batchSize,
                 load: { try AudioDecoder.load(contentsOf: $0.url, channel: recognizer.options.channel) },
                 decode: { try recognizer.transcribe(batch: $0) })
             runDecoder = { try decoder.run(entries: entries, output: output, onEvent: $0) }

@@ -19,13 +19,13 @@ func mfccaSearchOptions(_ recognizer: MFCCARecognizer, _ beamSize: Int?, _ ctcWe
 /// Transcribes each file with an MFCCA model, keeping its channels (1 to 8). Prints
 /// `key<TAB>text`, or with --json `{"key": ..., "text": ...}` (FunASR 0.8.8's text).
 /// Returns the number of files that failed.
-func runMFCCA(_ args: Arguments) throws -> Int {
+func runMFCCA(_ args: Arguments, model: String) throws -> Int {
     let recognizer: MFCCARecognizer
     let search: MFCCASearchOptions
     let clock = ContinuousClock()
     let loadStart = clock.now
     do {
-        recognizer = try MFCCARecognizer(modelPath: args.model, threads: args.threads)
+        recognizer = try MFCCARecognizer(modelPath: model, threads: args.threads)
         search = try mfccaSearchOptions(recognizer, args.beamSize, args.ctcWeight)
         if args.timings { printError("load: \(formatSeconds(clock.now - loadStart)), \(args.threads) thread(s)") }
     } catch {
