@@ -179,4 +179,31 @@ final class MFCCAParityTests: XCTestCase {
         XCTAssertThrowsError(try r.transcribe(a, search: MFCCASearchOptions(ctcWeight: 1.5)))
         XCTAssertThrowsError(try r.transcribe(channels: [[0.1, 0.2], [0.1]], sampleRate: 16000))
     }
+
+    /// A second model with `macaron_style` (a half-step FFN before each conformer attention):
+    /// encoder output, every ended hypothesis, and the text from audio.
+    func testMacaronModelMatches() throws {
+        let name = "mfcca-tiny-macaron"
+        let r = try MFCCARecognizer(modelPath: Self.path("\(name).gguf"))
+        XCTAssertNotNil(r.model.encoder.blocks[0].conformer.macaron)
+        for clip in ["ch2", "ch4"] {
+            let fx = try GGUFFile(path: Self.path("\(name)__\(clip).gguf"))
+            let f = try fx.tensor("features")
+            let (c, t) = (f.shape[0], f.shape[1])
+            let feats = (0..<c).map { Tensor(Array(f.array[($0 * t * 80)..<(($0 + 1) * t * 80)]), shape: [t, 80]) }
+            let want = try fx.tensor("encoder_out")
+            let enc = r.model.encoder(feats, Workspace())
+            let err = maxDiff(enc.array, want.array) / maxAbs(want.array)
+            XCTAssertLessThanOrEqual(err, encoderTolerance, "\(clip): encoder output differs by \(err)")
+            let hyps = r.model.search(want, r.config.search, Workspace())
+            XCTAssertEqual(hyps.count, fx.metadata["expected.nbest.count"]?.intValue, clip)
+            for (i, h) in hyps.enumerated() {
+                XCTAssertEqual(h.tokens, ints(fx, "expected.nbest.\(i).yseq"), "\(clip) #\(i)")
+                let s = Float(fx.metadata["expected.nbest.\(i).score"]?.doubleValue ?? .nan)
+                XCTAssertEqual(h.score, s, accuracy: scoreTolerance, "\(clip) #\(i)")
+            }
+            let result = try r.transcribe(try audio(clip))
+            XCTAssertEqual(result.text, fx.metadata["expected.text"]?.stringValue, clip)
+        }
+    }
 }

@@ -32,6 +32,17 @@ package struct Conv2D: Sendable {
         self.padding = (padding.0, padding.1)
     }
 
+    /// From tensors: weight [Cout, Cin, kh, kw] (any 4-D view), bias [Cout].
+    package init(weight w: Tensor, bias b: Tensor, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)) {
+        precondition(w.shape.rank == 4 && b.count == w.shape[0], "Conv2D: weight [Cout, Cin, kh, kw], bias [Cout]")
+        (outChannels, inChannels) = (w.shape[0], w.shape[1])
+        kernel = (w.shape[2], w.shape[3])
+        weight = w.reshaped([outChannels, inChannels * kernel.h * kernel.w])
+        bias = b
+        self.stride = (stride.0, stride.1)
+        self.padding = (padding.0, padding.1)
+    }
+
     package func outputSize(height: Int, width: Int) -> (Int, Int) {
         ((height + 2 * padding.h - kernel.h) / stride.h + 1, (width + 2 * padding.w - kernel.w) / stride.w + 1)
     }
