@@ -116,7 +116,8 @@ package struct BeamSearch<Scorer: BeamSearchScorer> {
                 tokens.append(c.token)
                 if i == maxLength - 1 { tokens.append(eos) }  // FunASR's post_process
                 if tokens.last == eos {
-                    ended.append(BeamHypothesis(tokens: tokens, score: c.score + scorer.finalScore(states[c.parent])))
+                    ended.append(
+                        BeamHypothesis(tokens: tokens, score: c.score + scorer.finalScore(states[c.parent])))
                 } else {
                     nextPrefixes.append(tokens)
                     nextScores.append(c.score)
