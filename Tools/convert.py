@@ -148,6 +148,8 @@ def convert(model_dir: Path, out: Path, dtype: str = "f32", checkpoint: Path | N
     cfg = fo.load_config(model_dir)
     if cfg.get("model") == "mfcca":  # FunASR 0.x layout (Tools/convert_mfcca.py)
         import convert_mfcca
+        if dtype != "f32" or linear_layout not in ("auto", "out_in"):
+            raise ConvertError("MFCCA models are written as F32 with PyTorch's [out, in] Linear layout only")
         try:
             return convert_mfcca.convert(model_dir, out, quiet)
         except convert_mfcca.ConvertError as e:
