@@ -10,6 +10,10 @@ ContextualParaformer (`contextual-paraformer`); for the two hotword models the d
 `seg_dict` (beside am.mvn, where FunASR looks for it) is carried into the file, since hotword
 tokenisation needs it.
 
+An MFCCA model (`model: mfcca`) comes in FunASR 0.x's layout (config.yaml with the token list
+inline, model.pb, am.mvn as ESPnet np.load stats, decoding.yaml, configuration.json) and is
+converted by Tools/convert_mfcca.py (metadata under `mfcca.*`).
+
 The checkpoint is validated against the tensor names and shapes that FunASR's own model
 class builds from config.yaml (instantiated on the meta device); the first mismatch is
 reported and the exit status is 1. Tensors are written under their state-dict names with
@@ -208,6 +212,14 @@ def convert(model_dir: Path, out: Path, dtype: str = "f32", checkpoint: Path | N
     if not (model_dir / "config.yaml").exists():
         raise ConvertError(f"{model_dir}: no config.yaml")
     cfg = fo.load_config(model_dir)
+    if cfg.get("model") == "mfcca":  # FunASR 0.x layout (Tools/convert_mfcca.py)
+        import convert_mfcca
+        if dtype != "f32" or linear_layout not in ("auto", "out_in"):
+            raise ConvertError("MFCCA models are written as F32 with PyTorch's [out, in] Linear layout only")
+        try:
+            return convert_mfcca.convert(model_dir, out, quiet)
+        except convert_mfcca.ConvertError as e:
+            raise ConvertError(str(e)) from e
     tokens = fo.tokens_for(model_dir, cfg)
     if not (model_dir / "am.mvn").exists():
         raise ConvertError(f"{model_dir}: no am.mvn")

@@ -50,6 +50,7 @@ package enum ModelRegistry {
         ParaformerModel.family,
         SeacoParaformerModel.family,
         ContextualParaformerModel.family,
+        MFCCAModel.family,
     ]
 
     /// The metadata key that names a file's architecture (GGUF's own convention).

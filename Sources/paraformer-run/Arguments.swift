@@ -48,6 +48,16 @@ struct Arguments: ParsableArguments {
     @Flag(help: "Map every weight page at load rather than during the first decode (implied by --realtime).")
     var preload = false
 
+    @Option(help: ArgumentHelp(
+        "Beam size of the attention + CTC search (MFCCA models); default: the model's decoding.yaml (10).",
+        valueName: "n"))
+    var beamSize: Int?
+
+    @Option(help: ArgumentHelp(
+        "Weight of the CTC prefix score, 0...1, the decoder getting 1 - w (MFCCA models); default: the model's decoding.yaml (0.5).",
+        valueName: "w"))
+    var ctcWeight: Double?
+
     @Flag(help: "Print model load time, per-stage times and the real-time factor to standard error.")
     var timings = false
 
@@ -69,6 +79,12 @@ struct Arguments: ParsableArguments {
         }
         guard maxDuration > 0 && maxDuration.isFinite else {
             throw ValidationError("--max-duration must be a positive number of seconds (got \(maxDuration)).")
+        }
+        if let beamSize, !(1...1000).contains(beamSize) {
+            throw ValidationError("--beam-size must be between 1 and 1000 (got \(beamSize)).")
+        }
+        if let ctcWeight, !(ctcWeight >= 0 && ctcWeight <= 1) {
+            throw ValidationError("--ctc-weight must be between 0 and 1 (got \(ctcWeight)).")
         }
         if let channel, channel < 0 {
             throw ValidationError("--channel must be 0 or more (got \(channel)).")

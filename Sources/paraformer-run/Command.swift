@@ -68,10 +68,23 @@ struct ParaformerRun: ParsableCommand {
             try calibrateBLAS()
             return
         }
+        let mfcca = isMFCCAModel((try? modelPath()) ?? "")
+        if !mfcca && (args.beamSize != nil || args.ctcWeight != nil) {
+            throw ValidationError("--beam-size and --ctc-weight apply to MFCCA models only.")
+        }
+        if mfcca && args.hotword != nil {
+            throw ValidationError("--hotword applies to SeACo and Contextual Paraformer models, not MFCCA.")
+        }
         if dataSet.isActive {
-            let status = try runDataSet(dataSet, model: modelPath, options: options, json: args.json,
-                hotword: args.hotword)
+            let status = try runDataSet(
+                dataSet, model: modelPath, options: options, json: args.json,
+                hotword: args.hotword,
+                mfccaSearch: mfcca ? (args.beamSize, args.ctcWeight) : nil)
             if status != 0 { throw ExitCode(status) }
+            return
+        }
+        if mfcca {
+            if try runMFCCA(args, model: try modelPath()) > 0 { throw ExitCode(1) }
             return
         }
         let recognizer: Recognizer
