@@ -21,6 +21,8 @@ ARCHITECTURES = {
     "Paraformer": "paraformer",
     "ParaformerStreaming": "paraformer-streaming",
     "UniASR": "uniasr",
+    "SeacoParaformer": "seaco-paraformer",
+    "ContextualParaformer": "contextual-paraformer",
 }
 
 CHECKPOINT_NAMES = ("model.pt", "model.pb")
@@ -176,6 +178,10 @@ def import_funasr():
     import funasr.models.uniasr.model  # noqa: F401
     import funasr.models.scama.decoder  # noqa: F401
     import funasr.frontends.wav_frontend  # noqa: F401
+    import funasr.models.seaco_paraformer.model  # noqa: F401
+    import funasr.models.contextual_paraformer.model  # noqa: F401
+    import funasr.models.contextual_paraformer.decoder  # noqa: F401
+    import funasr.models.bicif_paraformer.cif_predictor  # noqa: F401
 
     return tables
 
@@ -193,7 +199,7 @@ def build_model(cfg: dict, vocab_size: int, device: str = "cpu"):
         raise ValueError(f"unknown model class {cfg['model']!r}")
     conf = dict(cfg.get("model_conf") or {})
     for key in ("encoder", "encoder_conf", "decoder", "decoder_conf", "predictor",
-                "predictor_conf", "ctc_conf", "specaug", "specaug_conf", "normalize",
+                "predictor_conf", "seaco_decoder", "seaco_decoder_conf", "ctc_conf", "specaug", "specaug_conf", "normalize",
                 "normalize_conf",
                 # UniASR's second pass (REFERENCE-2 §D.1)
                 "encoder2", "encoder2_conf", "decoder2", "decoder2_conf", "predictor2",

@@ -35,7 +35,7 @@ enum StreamingBench {
         -> StreamingReport
     {
         let audio = try AudioDecoder.load(contentsOf: URL(fileURLWithPath: clip))
-        let rate = recognizer.sampleRate
+        let rate = recognizer.hyperparameters.sampleRate
         let wave = audio.sampleRate == rate ? audio : try audio.resampled(to: rate)
         let samples = wave.samples
         let step = rate * chunkMs / 1000

@@ -9,3 +9,6 @@
 @_exported import enum ParaformerCore.TimestampPredictor
 @_exported import struct ParaformerCore.TokenTable
 @_exported import enum ParaformerModels.UniASRDecodingMode
+@_exported import struct ParaformerCore.MultiChannelAudio
+@_exported import struct ParaformerModels.MFCCAConfig
+@_exported import struct ParaformerModels.MFCCASearchOptions

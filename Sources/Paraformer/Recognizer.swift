@@ -39,43 +39,38 @@ public struct RecognizerOptions: Sendable, Equatable {
     }
 }
 
-/// Speech recognition with a Paraformer or UniASR model converted to GGUF.
+/// Speech recognition with a Paraformer model converted to GGUF.
 ///
 /// Offline models (`paraformer`) decode whole utterances; streaming models
 /// (`paraformer-streaming`) decode through `makeStream(options:)`, and `transcribe` runs them
-/// over whole audio as FunASR's fake streaming does. UniASR models (`uniasr`) decode whole
-/// utterances by beam search in the `UniASRDecodingMode` each call asks for.
+/// over whole audio as FunASR's fake streaming does.
 ///
 /// A `Recognizer` is read-only after `init` and safe to share across threads and tasks: each
 /// call takes its own scratch memory from a pool, and the weights are one shared read-only mmap.
 /// ```swift
-/// let recognizer = try Recognizer(modelPath: "paraformer-zh-small.gguf")
-/// let result = try recognizer.transcribe(file: URL(fileURLWithPath: "sample.wav"))
+/// let recognizer = try Recognizer(model: URL(fileURLWithPath: "paraformer-zh-small.gguf"))
+/// let result = try recognizer.transcribe(.file(URL(fileURLWithPath: "sample.wav")))
 /// print(result.text)
+/// // In async code: `try await recognizer.transcribe(.file(url))` runs off the caller's thread.
 /// ```
 public final class Recognizer: Sendable {
     public let options: RecognizerOptions
-    /// The model's configuration (Paraformer models; nil for UniASR).
-    package var hyperparameters: Hyperparameters? { model?.hparams }
+    /// The model's configuration.
+    package var hyperparameters: Hyperparameters { model.hparams }
     /// The model's vocabulary.
     public let tokens: TokenTable
-    /// The Paraformer network (offline or streaming), or nil.
-    let model: ParaformerModel?
-    /// The UniASR network, or nil.
-    let uniasr: UniASRModel?
-    /// The sample rate the model's frontend runs at (Hz).
-    public var sampleRate: Int { model?.hparams.sampleRate ?? uniasr?.config.sampleRate ?? 16000 }
-    /// The decoding modes the model offers: `UniASRDecodingMode.allCases` for UniASR, none else.
-    public var decodingModes: [UniASRDecodingMode] { uniasr == nil ? [] : UniASRDecodingMode.allCases }
-    /// The mode used when a call names none (FunASR's default, from the model file), or nil.
-    public var defaultDecodingMode: UniASRDecodingMode? { uniasr?.config.defaultMode }
+    let model: ParaformerModel
+    /// The hotword network (SeACo or Contextual) when the model is one; `model` is then its
+    /// Paraformer part.
+    let hotwordModel: HotwordModel?
     let file: GGUFFile
     let frontend: OfflineFrontend
     private let pool = WorkspacePool()
 
-    /// Loads (memory-maps) `modelPath`, validates every tensor, and prepares the frontend.
+    /// Loads (memory-maps) the GGUF file at `model`, validates every tensor, and prepares the
+    /// frontend.
     /// - Throws: `ParaformerError` naming what is wrong with the file or options.
-    public init(modelPath: String, options: RecognizerOptions = RecognizerOptions()) throws {
+    public init(model url: URL, options: RecognizerOptions = RecognizerOptions()) throws {
         guard options.maxDuration > 0 && options.maxDuration.isFinite else {
             throw ParaformerError.invalidOption(name: "maxDuration", reason: "\(options.maxDuration) is not a positive number of seconds")
         }
@@ -88,84 +83,53 @@ public final class Recognizer: Sendable {
             }
         }
         self.options = options
-        file = try GGUFFile(path: modelPath)
+        file = try GGUFFile(path: url.path)
         if options.preload { file.preload() }
         let (family, loaded) = try ModelRegistry.load(file)
-        if let uni = loaded as? UniASRModel {
-            model = nil
-            uniasr = uni
-            tokens = try TokenTable(file: file, vocabSize: uni.config.vocabSize)
-            frontend = try OfflineFrontend(uniasr: file, uni.config)
-            return
-        }
-        guard let model = loaded as? ParaformerModel else {
+        let network = loaded as? any HotwordNetwork
+        guard let model = (loaded as? ParaformerModel) ?? network?.base else {
             throw ParaformerError.invalidOption(
                 name: "model", reason: "a \(family.name) model (\(family.kind.rawValue)) is not a speech recognizer this facade runs")
         }
         self.model = model
-        uniasr = nil
         let hp = model.hparams
-        tokens = try TokenTable(file: file, vocabSize: hp.vocabSize)
+        let tokens = try TokenTable(file: file, vocabSize: hp.vocabSize)
+        self.tokens = tokens
+        hotwordModel = try network.map { [file] in try HotwordModel(network: $0, file: file, tokens: tokens) }
         frontend = try OfflineFrontend(file: file, hparams: hp)
     }
 
     // MARK: - Transcription
 
-    //
-    // `decodingMode` chooses how a UniASR model decodes this call (nil: the model's default,
-    // FunASR's "normal"). Unlike FunASR, which keeps the first call's mode for the model's
-    // lifetime, every call may ask for another. Other models take nil only.
-
-    /// Transcribes a sound file of any format libsndfile reads, at any sample rate.
-    public func transcribe(file url: URL, decodingMode: UniASRDecodingMode? = nil) throws -> RecognitionResult {
-        let audio = try AudioDecoder.load(contentsOf: url, channel: options.channel)
-        return try transcribe(
-            samples: audio.samples, sampleRate: audio.sampleRate, source: url.path, decodingMode: decodingMode)
-    }
-
-    /// Transcribes mono samples in [-1, 1] at `sampleRate` (resampled to the model's rate).
-    public func transcribe(
-        samples: [Float], sampleRate: Int, decodingMode: UniASRDecodingMode? = nil
-    ) throws -> RecognitionResult {
-        try transcribe(samples: samples, sampleRate: sampleRate, source: "samples", decodingMode: decodingMode)
-    }
-
-    /// Transcribes 16-bit samples at `sampleRate`.
-    public func transcribe(
-        samples: [Int16], sampleRate: Int, decodingMode: UniASRDecodingMode? = nil
-    ) throws -> RecognitionResult {
-        try transcribe(
-            samples: samples.map { Float($0) / 32768 }, sampleRate: sampleRate, source: "samples",
-            decodingMode: decodingMode)
+    /// Transcribes one utterance: a file, samples, PCM bytes or sound-file bytes at any rate.
+    /// A streaming model runs over the whole audio as FunASR's fake streaming does.
+    /// - Throws: `ParaformerError` for audio that cannot be decoded, is empty, has a NaN or
+    ///   infinite sample, or lasts longer than `options.maxDuration`.
+    public func transcribe(_ input: AudioInput) throws -> RecognitionResult {
+        let audio = try input.decoded(channel: options.channel)
+        return try recognize([(audio.samples, audio.sampleRate)], source: audio.source)[0]
     }
 
     /// Transcribes several inputs, `options.batchSize` at a time through one padded forward
     /// pass. Results are the same as one by one.
-    public func transcribe(
-        batch inputs: [AudioBuffer], decodingMode: UniASRDecodingMode? = nil
-    ) throws -> [RecognitionResult] {
+    public func transcribe(batch inputs: [AudioInput]) throws -> [RecognitionResult] {
+        try transcribe(batch: inputs.map {
+            let audio = try $0.decoded(channel: options.channel)
+            return AudioBuffer(unchecked: audio.samples, sampleRate: audio.sampleRate)
+        })
+    }
+
+    /// Transcribes decoded buffers, `options.batchSize` at a time through one padded forward
+    /// pass. Results are the same as one by one.
+    public func transcribe(batch inputs: [AudioBuffer]) throws -> [RecognitionResult] {
         var results: [RecognitionResult] = []
         var start = 0
         while start < inputs.count {
             let chunk = Array(inputs[start..<min(start + options.batchSize, inputs.count)])
-            results += try recognize(
-                chunk.map { ($0.samples, $0.sampleRate) }, source: "batch", decodingMode: decodingMode)
+            results += try recognize(chunk.map { ($0.samples, $0.sampleRate) }, source: "batch")
             start += chunk.count
         }
         return results
-    }
-
-    /// Transcribes files in batches of `options.batchSize`.
-    public func transcribe(files urls: [URL], decodingMode: UniASRDecodingMode? = nil) throws -> [RecognitionResult] {
-        try transcribe(
-            batch: urls.map { try AudioDecoder.load(contentsOf: $0, channel: options.channel) },
-            decodingMode: decodingMode)
-    }
-
-    func transcribe(
-        samples: [Float], sampleRate: Int, source: String, decodingMode: UniASRDecodingMode? = nil
-    ) throws -> RecognitionResult {
-        try recognize([(samples, sampleRate)], source: source, decodingMode: decodingMode)[0]
     }
 
     // MARK: - Pipeline
@@ -176,25 +140,21 @@ public final class Recognizer: Sendable {
         try Parallel.withThreads(options.threads, body)
     }
 
-    private func recognize(
-        _ inputs: [([Float], Int)], source: String, decodingMode: UniASRDecodingMode? = nil
+    /// Decodes utterances (biased towards `hotwords` for a SeACo or Contextual model).
+    func recognize(
+        _ inputs: [([Float], Int)], source: String, hotwords: HotwordList? = nil
     ) throws -> [RecognitionResult] {
-        try withOwnThreads { try recognizeInScope(inputs, source: source, decodingMode: decodingMode) }
+        try withOwnThreads { try recognizeInScope(inputs, source: source, hotwords: hotwords) }
     }
 
     private func recognizeInScope(
-        _ inputs: [([Float], Int)], source: String, decodingMode: UniASRDecodingMode?
+        _ inputs: [([Float], Int)], source: String, hotwords: HotwordList?
     ) throws -> [RecognitionResult] {
-        guard let model else {
-            return try recognizeUniASR(inputs, source: source, decodingMode: decodingMode)
-        }
-        if decodingMode != nil {
-            throw ParaformerError.invalidOption(
-                name: "decodingMode", reason: "only UniASR models have decoding modes; this is a Paraformer model")
-        }
         if model.hparams.architecture == .streaming {
             // FunASR runs a paraformer-online model over whole audio as fake streaming.
-            return try inputs.map { try transcribeStreaming(samples: $0.0, sampleRate: $0.1) }
+            return try inputs.map {
+                try fakeStreaming(samples: $0.0, sampleRate: $0.1, source: source, options: StreamingOptions())
+            }
         }
         let clock = ContinuousClock()
         var timings = StageTimings()
@@ -216,10 +176,14 @@ public final class Recognizer: Sendable {
 
         let ws = pool.take()
         defer { pool.put(ws) }
+        if let hotwordModel {
+            return try hotwordModel.results(
+                self, features: features, durations: durations, hotwords: hotwords, ws, timings: timings)
+        }
         let outputs = model.run(features, ws, timings: &timings)
         var results: [RecognitionResult] = []
         for (b, out) in outputs.enumerated() {
-            var r = makeResult(out, model.hparams, duration: durations[b])
+            var r = makeResult(out, duration: durations[b])
             r.timings = timings
             results.append(r)
         }
@@ -227,7 +191,8 @@ public final class Recognizer: Sendable {
     }
 
     /// Ids → FunASR's text, words and timestamps (paraformer/model.py `inference`, the tail).
-    func makeResult(_ out: ParaformerModel.Output, _ hp: Hyperparameters, duration: Double) -> RecognitionResult {
+    func makeResult(_ out: ParaformerModel.Output, duration: Double) -> RecognitionResult {
+        let hp = model.hparams
         let kept = out.tokenIds.filter { $0 != hp.blankId && $0 != hp.sosId && $0 != hp.eosId }
         guard !kept.isEmpty else { return .empty(duration: duration) }
         let pieces = kept.map { tokens[$0] }
@@ -244,44 +209,5 @@ public final class Recognizer: Sendable {
             text: text, timestampText: tsText, words: words,
             timestamps: spans.map { [$0.startMs, $0.endMs] }, tokens: tokenList,
             duration: duration, timings: StageTimings())
-    }
-
-    /// UniASR: one utterance at a time (FunASR decodes batch 1), no timestamps (FunASR's UniASR
-    /// returns none). Below Σα = 1 the result is empty (FunASR fails there; see the README).
-    private func recognizeUniASR(
-        _ inputs: [([Float], Int)], source: String, decodingMode: UniASRDecodingMode?
-    ) throws -> [RecognitionResult] {
-        guard let uniasr else { return [] }
-        let mode = decodingMode ?? uniasr.config.defaultMode
-        let clock = ContinuousClock()
-        var results: [RecognitionResult] = []
-        for (samples, rate) in inputs {
-            let seconds = Double(samples.count) / Double(max(rate, 1))
-            if seconds > options.maxDuration {
-                throw ParaformerError.invalidAudio(
-                    source: source,
-                    reason: String(format: "it lasts %.0f s, longer than the %.0f s decoded in one piece; split it (for example with VAD) or raise maxDuration", seconds, options.maxDuration))
-            }
-            let t0 = clock.now
-            let wave = try frontend.waveform(samples: samples, sampleRate: rate, source: source)
-            let duration = Double(wave.count) / Double(uniasr.config.sampleRate)
-            let features = try frontend.features(samples: wave)
-            let frontendSeconds = (clock.now - t0).seconds
-            let ws = pool.take()
-            let out = uniasr.run(features, mode: mode, ws)
-            pool.put(ws)
-            var timings = out.timings
-            timings.frontend = frontendSeconds
-            let pieces = out.tokenIds.map { tokens[$0] }
-            let (text, words) = TextPostprocessor.postprocess(tokens: pieces)
-            let list = zip(out.tokenIds, pieces).map { Token(id: $0, text: $1, startMs: 0, endMs: 0) }
-            results.append(
-                out.tokenIds.isEmpty
-                    ? { var r = RecognitionResult.empty(duration: duration); r.timings = timings; return r }()
-                    : RecognitionResult(
-                        text: text, timestampText: text, words: words, timestamps: [], tokens: list,
-                        duration: duration, timings: timings))
-        }
-        return results
     }
 }

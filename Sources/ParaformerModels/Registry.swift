@@ -49,6 +49,9 @@ package enum ModelRegistry {
     package static let families: [ModelFamily] = [
         ParaformerModel.family,
         UniASRModel.family,
+        SeacoParaformerModel.family,
+        ContextualParaformerModel.family,
+        MFCCAModel.family,
     ]
 
     /// The metadata key that names a file's architecture (GGUF's own convention).

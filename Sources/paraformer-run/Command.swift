@@ -8,10 +8,14 @@ import ParaformerDataSet
 @main
 struct Main {
     static func main() {
+        let command = ParaformerRun.parseOrExit()
         // OpenBLAS reads its kernel choice only at load: restart with the preferred one.
-        let streaming = CommandLine.arguments.contains("--streaming")
-        BLASKernel.reexecWithPreferredKernel(workload: streaming ? .streaming : .offline)
-        ParaformerRun.main()
+        BLASKernel.reexecWithPreferredKernel(workload: command.streaming.streaming ? .streaming : .offline)
+        do {
+            try command.run()
+        } catch {
+            ParaformerRun.exit(withError: error)
+        }
     }
 }
 
@@ -27,7 +31,6 @@ struct ParaformerRun: ParsableCommand {
             Examples:
               paraformer-run --model Weights/paraformer-zh-small.gguf Weights/sample.wav
               paraformer-run --streaming -m Weights/paraformer-zh-small-online.gguf Weights/sample.wav
-              paraformer-run --model uniasr.gguf --decoding-mode offline Weights/sample.wav
               arecord -f S16_LE -r 16000 -c 1 | paraformer-run --streaming -m M-online.gguf -
             """)
 
@@ -42,14 +45,17 @@ struct ParaformerRun: ParsableCommand {
         if !dataSet.isActive && args.files.isEmpty {
             throw ValidationError("Give at least one audio file, or --data-dir.")
         }
-        if streaming.streaming {
-            _ = try streaming.options()
-            if args.decodingMode != nil {
-                throw ValidationError("--decoding-mode is for UniASR models, which do not stream.")
-            }
-        } else if args.files.contains("-") {
+        if !streaming.streaming && args.files.contains("-") {
             throw ValidationError("Standard input (-) is read only with --streaming.")
         }
+    }
+
+    /// The library options of every mode (`makeOptions`).
+    var options: RecognizerOptions { makeOptions(from: args, streaming: streaming, dataSet: dataSet) }
+
+    /// --model, or the bundled model found by `DefaultModel`.
+    func modelPath() throws -> String {
+        try args.model ?? DefaultModel.path(streaming: streaming.streaming)
     }
 
     func run() throws {
@@ -62,26 +68,45 @@ struct ParaformerRun: ParsableCommand {
             try calibrateBLAS()
             return
         }
+        let mfcca = isMFCCAModel((try? modelPath()) ?? "")
+        if !mfcca && (args.beamSize != nil || args.ctcWeight != nil) {
+            throw ValidationError("--beam-size and --ctc-weight apply to MFCCA models only.")
+        }
+        if mfcca && args.hotword != nil {
+            throw ValidationError("--hotword applies to SeACo and Contextual Paraformer models, not MFCCA.")
+        }
+        let uniasr = !mfcca && UniASRRecognizer.isUniASRModel(path: (try? modelPath()) ?? "")
+        if !uniasr && args.decodingMode != nil {
+            throw ValidationError("--decoding-mode applies to UniASR models only.")
+        }
+        if uniasr && (args.hotword != nil || streaming.streaming) {
+            throw ValidationError("UniASR models take neither --hotword nor --streaming.")
+        }
         if dataSet.isActive {
             let status = try runDataSet(
-                dataSet, model: args.model, threads: args.threads, batchSize: args.batchSize, json: args.json,
-                decodingMode: args.decodingMode)
+                dataSet, model: modelPath, options: options, json: args.json,
+                hotword: args.hotword,
+                mfccaSearch: mfcca ? (args.beamSize, args.ctcWeight) : nil,
+                uniasr: uniasr ? .some(args.decodingMode) : nil)
             if status != 0 { throw ExitCode(status) }
             return
         }
+        if mfcca {
+            if try runMFCCA(args, model: try modelPath()) > 0 { throw ExitCode(1) }
+            return
+        }
+        if uniasr {
+            if try runUniASR(args, model: try modelPath(), options: options) > 0 { throw ExitCode(1) }
+            return
+        }
         let recognizer: Recognizer
+        let hotwords: HotwordList?
         let clock = ContinuousClock()
         let loadStart = clock.now
         do {
-            var options = makeOptions(from: args)
-            // Live input: the first chunk should not wait for the weights to be paged in.
-            if streaming.streaming && (streaming.realtime || args.files.contains("-")) { options.preload = true }
-            recognizer = try Recognizer(modelPath: args.model, options: options)
-            if args.decodingMode != nil && recognizer.decodingModes.isEmpty {
-                throw ParaformerError.invalidOption(
-                    name: "decoding-mode", reason: "only UniASR models have decoding modes")
-            }
-            if args.timings { printError("load: \(formatSeconds(clock.now - loadStart)), BLAS kernel \(BLAS.coreName), \(BLAS.threads) thread(s)") }
+            recognizer = try Recognizer(model: URL(fileURLWithPath: try modelPath()), options: options)
+            if args.timings { printError("load: \(formatSeconds(clock.now - loadStart)), BLAS kernel \(BLAS.coreName), \(options.threads ?? BLAS.threads) thread(s)") }
+            hotwords = try args.hotword.map { try recognizer.hotwords($0) }
         } catch {
             printError("error: \(error)")
             throw ExitCode(2)
@@ -107,19 +132,17 @@ struct ParaformerRun: ParsableCommand {
             }
             // One bad input must not sink its batch: on failure, decode the batch one by one.
             let results: [Result<RecognitionResult, Error>]
-            let mode = args.decodingMode
-            if let batch = try? recognizer.transcribe(batch: loaded.map(\.1), decodingMode: mode) {
+            if let batch = try? recognizer.transcribe(batch: loaded.map(\.1), hotwords: hotwords) {
                 results = batch.map { .success($0) }
             } else {
-                results = loaded.map { input in
-                    Result { try recognizer.transcribe(batch: [input.1], decodingMode: mode)[0] }
-                }
+                results = loaded.map { input in Result { try recognizer.transcribe(batch: [input.1], hotwords: hotwords)[0] } }
             }
             for ((path, _), r) in zip(loaded, results) {
                 let key = utteranceKey(path)
                 switch r {
                 case .success(let r):
-                    print(args.json ? jsonLine(key: key, r) : plainLine(key: key, r))
+                    // FunASR's result has a timestamp for Paraformer and SeACo, text only for Contextual.
+                    print(args.json ? jsonLine(key: key, r, streaming: !recognizer.reportsTimestamps) : plainLine(key: key, r))
                     if args.timings { printError(timingLine(key: key, r)) }
                 case .failure(let error):
                     printError("error: \(path): \(error)")

@@ -28,7 +28,7 @@ final class UniASRRecognizerTests: XCTestCase {
     }
 
     func testEveryModeGivesFunASRsTextFromAudio() throws {
-        let recognizer = try Recognizer(modelPath: Self.model)
+        let recognizer = try UniASRRecognizer(modelPath: Self.model)
         XCTAssertEqual(recognizer.decodingModes, [.fast, .normal, .offline])
         XCTAssertEqual(recognizer.defaultDecodingMode, .normal)
         let (fx, cases) = try expected()
@@ -37,43 +37,39 @@ final class UniASRRecognizerTests: XCTestCase {
             ($0.clip, $0.mode == .normal ? 1 : 0) < ($1.clip, $1.mode == .normal ? 1 : 0)
         }) {
             let wave = try fx.tensor("\(c.clip).waveform").array
-            let r = try recognizer.transcribe(samples: wave, sampleRate: 16000, decodingMode: c.mode)
+            let r = try recognizer.transcribe(.samples(wave, sampleRate: 16000), decodingMode: c.mode)
             XCTAssertEqual(r.text, c.text ?? "", "\(c.mode)/\(c.clip)")
             XCTAssertEqual(r.tokenIds, c.ids, "\(c.mode)/\(c.clip)")
             if c.mode == .normal {
-                let d = try recognizer.transcribe(samples: wave, sampleRate: 16000)
+                let d = try recognizer.transcribe(.samples(wave, sampleRate: 16000))
                 XCTAssertEqual(d.text, r.text, "default mode is normal (\(c.clip))")
             }
         }
     }
 
     func testBelowOneTokenTheResultIsEmpty() throws {
-        let recognizer = try Recognizer(modelPath: Self.model)
+        let recognizer = try UniASRRecognizer(modelPath: Self.model)
         let (fx, cases) = try expected()
         let noise = try fx.tensor("noise.waveform").array
         for mode in UniASRDecodingMode.allCases {
             XCTAssertNotNil(cases.first { $0.clip == "noise" && $0.mode == mode }, "FunASR fails here")
-            let r = try recognizer.transcribe(samples: noise, sampleRate: 16000, decodingMode: mode)
+            let r = try recognizer.transcribe(.samples(noise, sampleRate: 16000), decodingMode: mode)
             XCTAssertEqual(r.text, "")
             XCTAssertTrue(r.tokens.isEmpty)
         }
-        XCTAssertThrowsError(try recognizer.transcribe(samples: [Float](), sampleRate: 16000)) {
+        XCTAssertThrowsError(try recognizer.transcribe(.samples([Float](), sampleRate: 16000))) {
             guard case ParaformerError.emptyAudio = $0 else { return XCTFail("\($0)") }
         }
     }
 
-    func testParaformerModelsHaveNoDecodingMode() throws {
-        let recognizer = try Recognizer(modelPath: ModelFixtures.path("tiny.gguf"))
-        XCTAssertTrue(recognizer.decodingModes.isEmpty)
-        XCTAssertThrowsError(
-            try recognizer.transcribe(
-                samples: [Float](repeating: 0, count: 1600), sampleRate: 16000, decodingMode: .fast)
-        ) {
+    func testOnlyUniASRFilesLoadAsUniASR() throws {
+        XCTAssertTrue(UniASRRecognizer.isUniASRModel(path: Self.model))
+        XCTAssertFalse(UniASRRecognizer.isUniASRModel(path: ModelFixtures.path("tiny.gguf")))
+        XCTAssertThrowsError(try UniASRRecognizer(modelPath: ModelFixtures.path("tiny.gguf"))) {
             guard case ParaformerError.invalidOption(let name, _) = $0 else { return XCTFail("\($0)") }
-            XCTAssertEqual(name, "decodingMode")
+            XCTAssertEqual(name, "model")
         }
-        let uni = try Recognizer(modelPath: Self.model)
-        XCTAssertThrowsError(try uni.makeStream())
+        XCTAssertThrowsError(try Recognizer(modelPath: Self.model))  // the Paraformer facade refuses it
     }
 
     // MARK: - CLI
@@ -148,6 +144,6 @@ final class UniASRRecognizerTests: XCTestCase {
             "-m", ModelFixtures.path("tiny.gguf"), "--decoding-mode", "fast", wav.path,
         ])
         XCTAssertNotEqual(bad, 0)
-        XCTAssertTrue(message.contains("decoding modes"), message)
+        XCTAssertTrue(message.contains("--decoding-mode"), message)
     }
 }
