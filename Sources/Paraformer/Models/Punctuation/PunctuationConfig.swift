@@ -15,6 +15,9 @@ enum PunctuationMetadataKey: String, CaseIterable {
     case sentenceEndId = "ct_punc.sentence_end_id"
     case unkSymbol = "ct_punc.unk_symbol"
     case tokens = "tokenizer.ggml.tokens"
+    case jiebaWords = "ct_punc.jieba.words"
+    case jiebaCounts = "ct_punc.jieba.counts"
+    case jiebaTotal = "ct_punc.jieba.total"
 }
 
 /// The configuration of a CT-Transformer punctuation model, read only from GGUF metadata

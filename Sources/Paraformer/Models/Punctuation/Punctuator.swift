@@ -50,6 +50,8 @@ public final class Punctuator: @unchecked Sendable {
     let file: GGUFFile
     let classNames: [Scalars]
     let unkId: Int
+    /// The word segmenter of word-level models (`ct-punc`); nil for character models.
+    let jieba: JiebaSegmenter?
     private let pool = WorkspacePool()
 
     /// Loads (memory-maps) `modelPath` and validates every tensor.
@@ -80,6 +82,30 @@ public final class Punctuator: @unchecked Sendable {
         }
         unkId = unk
         classNames = config.punctuationList.map(PythonText.scalars)
+        jieba = try Self.loadJieba(file)
+    }
+
+    /// The jieba dictionary of a word-level model (`ct_punc.jieba.*`), if the file has one.
+    private static func loadJieba(_ file: GGUFFile) throws -> JiebaSegmenter? {
+        typealias Key = PunctuationMetadataKey
+        guard let wordsValue = file.metadata[Key.jiebaWords.rawValue] else { return nil }
+        func invalid(_ key: Key, _ reason: String) -> ParaformerError {
+            .invalidMetadata(key: key.rawValue, reason: reason)
+        }
+        guard let items = wordsValue.arrayValue else { throw invalid(.jiebaWords, "not an array") }
+        let words = items.compactMap(\.stringValue)
+        guard words.count == items.count else { throw invalid(.jiebaWords, "not an array of strings") }
+        guard let countItems = file.metadata[Key.jiebaCounts.rawValue]?.arrayValue else {
+            throw ParaformerError.missingMetadata(Key.jiebaCounts.rawValue)
+        }
+        let counts = countItems.compactMap(\.intValue)
+        guard counts.count == countItems.count, counts.count == words.count, counts.allSatisfy({ $0 >= 0 }) else {
+            throw invalid(.jiebaCounts, "expected \(words.count) non-negative integers")
+        }
+        guard let total = file.metadata[Key.jiebaTotal.rawValue]?.intValue, total > 0 else {
+            throw invalid(.jiebaTotal, "missing or not a positive integer")
+        }
+        return JiebaSegmenter(words: words, counts: counts, total: total)
     }
 
     /// Punctuates `text` as FunASR's `CTTransformer.inference` does (offline model).
@@ -91,7 +117,8 @@ public final class Punctuator: @unchecked Sendable {
     /// `PunctuationStream` (FunASR's `generate` without a cache).
     public func punctuate(_ text: String) -> PunctuationResult {
         if config.architecture == .streaming { return PunctuationStream(self).accept(text) }
-        let words = PunctuationText.splitWords(PythonText.scalars(text))
+        let scalars = PythonText.scalars(text)
+        let words = jieba?.splitWords(scalars) ?? PunctuationText.splitWords(scalars)
         guard !words.isEmpty else { return PunctuationResult(text: "", puncArray: []) }
         let ids = words.map { tokens.id(of: PythonText.string($0)) ?? unkId }
         let ws = pool.take()
@@ -126,6 +153,7 @@ public final class Punctuator: @unchecked Sendable {
             }
             puncArray += classes
         }
+        if jieba != nil { puncArray = JiebaSegmenter.expandPerCharacter(puncArray, words: words) }
         return PunctuationResult(text: PythonText.string(out), puncArray: puncArray)
     }
 }
