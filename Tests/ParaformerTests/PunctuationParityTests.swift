@@ -89,6 +89,24 @@ final class PunctuationParityTests: XCTestCase {
         }
     }
 
+    /// The same model with jieba's own dictionary (about 500 000 entries) on long natural and
+    /// random text, when `gen_punc_fixtures.py --full-jieba DIR` has made it (not committed:
+    /// 12 MB): in $PARAFORMER_PUNC_LARGE_DIR, default /work/cache/punc.
+    func testJiebaFullDictionaryMatchesFunASRWhenPresent() throws {
+        let dir = ProcessInfo.processInfo.environment["PARAFORMER_PUNC_LARGE_DIR"] ?? "/work/cache/punc"
+        let json = dir + "/punc-jieba-full.json"
+        guard FileManager.default.fileExists(atPath: json) else { return }
+        let m = try JSONDecoder().decode(Model.self, from: Data(contentsOf: URL(fileURLWithPath: json)))
+        let p = try Punctuator(modelPath: dir + "/" + m.model)
+        let jieba = try XCTUnwrap(p.model.jieba)
+        for c in try XCTUnwrap(m.cases) {
+            XCTAssertEqual(jieba.splitWords(PythonText.scalars(c.input)).map(PythonText.string), c.words, c.name)
+            let r = p.punctuate(c.input)
+            XCTAssertEqual(r.text, c.text, c.name)
+            XCTAssertEqual(r.puncArray, c.punc_array, c.name)
+        }
+    }
+
     func testStreamingCallsMatchFunASR() throws {
         let m = try XCTUnwrap(Self.expected["punc-online"])
         let p = try punctuator(m.model)
