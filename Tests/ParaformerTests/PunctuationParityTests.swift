@@ -142,13 +142,19 @@ final class PunctuationParityTests: XCTestCase {
         let m = try XCTUnwrap(Self.expected["punc"])
         let p = try punctuator(m.model)
         let cases = try XCTUnwrap(m.cases)
-        let results = UnsafeMutableBufferPointer<PunctuationResult?>.allocate(capacity: cases.count)
-        defer { results.deallocate() }
-        results.initialize(repeating: nil)
-        DispatchQueue.concurrentPerform(iterations: cases.count) { i in
-            results[i] = p.punctuate(cases[i].input)
+        final class Results: @unchecked Sendable {
+            let lock = NSLock()
+            var texts: [Int: String] = [:]
         }
-        for (i, c) in cases.enumerated() { XCTAssertEqual(results[i]?.text, c.text) }
+        let results = Results()
+        let inputs = cases.map(\.input)
+        DispatchQueue.concurrentPerform(iterations: inputs.count) { i in
+            let text = p.punctuate(inputs[i]).text
+            results.lock.lock()
+            results.texts[i] = text
+            results.lock.unlock()
+        }
+        for (i, c) in cases.enumerated() { XCTAssertEqual(results.texts[i], c.text) }
     }
 }
 

@@ -66,8 +66,8 @@ package struct CTTransformerNetwork {
         let h = e == d ? x : ws.tensor([n, d])  // [N, D]
         for (i, layer) in layers.enumerated() {
             layer(
-                i == 0 ? x : h, layout: layout, into: h, ws,
-                visibleKeys: visibleKeys(layer: i, n: n, vadPosition: vadPosition))
+                i == 0 ? x : h, layout: layout, into: h,
+                visibleKeys: visibleKeys(layer: i, n: n, vadPosition: vadPosition), ws)
         }
         afterNorm(h, into: h)
         let logits = head(h, ws)  // [N, P]
