@@ -67,15 +67,16 @@ package struct CMVN: Sendable, Equatable {
 
     /// - Throws: `ParaformerError.invalidMetadata` if the arrays differ in length, are
     ///   empty, or hold a NaN or infinity.
-    package init(shift: [Float], scale: [Float]) throws {
+    /// - Parameter key: the metadata key named in errors (the family's, e.g. `paraformer.cmvn.shift`).
+    package init(shift: [Float], scale: [Float], key: String = "cmvn.shift") throws {
         guard !shift.isEmpty, shift.count == scale.count else {
             throw ParaformerError.invalidMetadata(
-                key: "paraformer.cmvn.shift",
+                key: key,
                 reason: "\(shift.count) shift values for \(scale.count) scale values")
         }
         guard shift.allSatisfy(\.isFinite), scale.allSatisfy(\.isFinite) else {
             throw ParaformerError.invalidMetadata(
-                key: "paraformer.cmvn.shift", reason: "the CMVN values hold a NaN or infinity")
+                key: key, reason: "the CMVN values hold a NaN or infinity")
         }
         self.shift = shift
         self.scale = scale

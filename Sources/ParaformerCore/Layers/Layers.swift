@@ -68,9 +68,14 @@ package struct Linear {
         }
     }
 
-    /// x · Wᵀ + b in `ws`, through `WindowLinear` with `window`.
-    package func callAsFunction(_ x: Tensor, window: Bool, _ ws: Workspace) -> Tensor {
-        window ? WindowLinear.apply(self, x, ws) : self(x, ws)
+    /// activation(x · Wᵀ + b) in `ws`, through `WindowLinear` with `window`.
+    package func callAsFunction(
+        _ x: Tensor, activation: BLAS.Activation = .none, window: Bool, _ ws: Workspace
+    ) -> Tensor {
+        guard window else { return self(x, activation: activation, ws) }
+        let out = WindowLinear.apply(self, x, ws)
+        if activation == .relu { Kernels.relu(out) }
+        return out
     }
 }
 
@@ -116,13 +121,7 @@ package struct FeedForward {
     ) {
         let mark = ws.mark
         defer { ws.rewind(to: mark) }
-        let h: Tensor  // [R, U]
-        if window {
-            h = w1(x, window: true, ws)
-            Kernels.relu(h)
-        } else {
-            h = w1(x, activation: .relu, ws)
-        }
+        let h = w1(x, activation: .relu, window: window, ws)  // [R, U]
         w2(h, into: out, accumulate: accumulate, window: window, ws)  // [R, D]
     }
 }
@@ -143,13 +142,7 @@ package struct DecoderFeedForward {
     package func callAsFunction(_ x: Tensor, into out: Tensor, window: Bool = false, _ ws: Workspace) {
         let mark = ws.mark
         defer { ws.rewind(to: mark) }
-        let h: Tensor  // [R, U]
-        if window {
-            h = w1(x, window: true, ws)
-            Kernels.relu(h)
-        } else {
-            h = w1(x, activation: .relu, ws)
-        }
+        let h = w1(x, activation: .relu, window: window, ws)  // [R, U]
         norm(h, into: h)
         w2(h, into: out, window: window, ws)  // [R, D]
     }

@@ -49,12 +49,6 @@ package struct SANMEncoderLayer {
         package var storeRows: Int
         /// Rows the cache keeps after storing.
         package var limit: Int
-
-        package init(cache: KeyValueCache?, storeRows: Int, limit: Int) {
-            self.cache = cache
-            self.storeRows = storeRows
-            self.limit = limit
-        }
     }
 
     /// y = layer(x). x [B·T, in]; y [B·T, D]; y may be x when in == D (in place).
