@@ -154,7 +154,12 @@ package struct SANMEncoder {
 
     /// Encoder output [B·T, D] (in `ws`, valid until the caller rewinds it) for features
     /// [B·T, inputSize] laid out by `layout`. Padding rows of the output are meaningless.
-    package func callAsFunction(_ features: Tensor, layout: BatchLayout, _ ws: Workspace) -> Tensor {
+    /// `visibleKeys(layer, row)`, when given (one sequence), masks layer `layer`'s attention to
+    /// the first keys of each row (`SANMEncoderLayer`'s `visibleKeys`; nil for a layer: full).
+    package func callAsFunction(
+        _ features: Tensor, layout: BatchLayout,
+        visibleKeys: ((_ layer: Int) -> ((_ row: Int) -> Int)?)? = nil, _ ws: Workspace
+    ) -> Tensor {
         let rows = layout.rows
         let y = ws.tensor([rows, dim])  // [B·T, D], lives past this call
         let mark = ws.mark
@@ -167,9 +172,11 @@ package struct SANMEncoder {
         for b in 0..<layout.batch {
             Kernels.add(x.row(b * layout.frames), pe.data, count: pe.count)
         }
-        layers[0](x, layout: layout, into: y, ws)
+        layers[0](x, layout: layout, into: y, visibleKeys: visibleKeys?(0), ws)
         ws.rewind(to: mark)
-        for layer in layers.dropFirst() { layer(y, layout: layout, into: y, ws) }
+        for (i, layer) in layers.enumerated().dropFirst() {
+            layer(y, layout: layout, into: y, visibleKeys: visibleKeys?(i), ws)
+        }
         afterNorm(y, into: y)
         return y
     }
