@@ -52,6 +52,7 @@ package enum ModelRegistry {
         SeacoParaformerModel.family,
         ContextualParaformerModel.family,
         MFCCAModel.family,
+        CTTransformerModel.family,
     ]
 
     /// The metadata key that names a file's architecture (GGUF's own convention).
