@@ -1,5 +1,13 @@
 /// Continuous integrate-and-fire helpers shared by the CIF predictors and the timestamp code.
 package enum CIF {
+    /// `Int(x)` for a count computed from weights or options (a token count, a search length):
+    /// 0 for NaN or a value ≤ 0, at most `limit`. NaN or infinite weights are file contents,
+    /// so a plain `Int(x)` there would be a trap reachable from a model file (issue #16).
+    package static func count(_ x: Double, limit: Int) -> Int {
+        guard !x.isNaN, x > 0 else { return 0 }
+        return x >= Double(limit) ? limit : Int(x)
+    }
+
     /// The `fires` array of `cif_v1` (its second output): for each frame, the fractional
     /// part of the running weight sum, plus 1 on frames where the sum crosses an integer.
     ///

@@ -238,7 +238,7 @@ package final class SeacoParaformerModel: HotwordNetwork, Sendable {
         var a = alphas.array
         if tail > 0 { a.append(tail) }
         let total = Float(a.reduce(0.0) { $0 + Double($1) })
-        let n = tail > 0 ? Int(total.rounded(.down)) : Int(total.rounded())
+        let n = CIF.count(Double(tail > 0 ? total.rounded(.down) : total.rounded()), limit: a.count * 100)
         let out = ws.zeros([max(n, 0), d])  // [N, D]
         guard n > 0 else { return out }
         var integrate: Float = 0

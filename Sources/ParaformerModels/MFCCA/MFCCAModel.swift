@@ -71,9 +71,9 @@ package final class MFCCAModel: LoadedModel, Sendable {
         if options.maxLenRatio == 0 {
             maxLength = enc.rows
         } else if options.maxLenRatio < 0 {
-            maxLength = Int(min(-options.maxLenRatio, 1e6))
+            maxLength = CIF.count(-options.maxLenRatio, limit: 1_000_000)
         } else {
-            maxLength = max(1, Int(min(options.maxLenRatio * Double(enc.rows), 1e6)))
+            maxLength = max(1, CIF.count(options.maxLenRatio * Double(enc.rows), limit: 1_000_000))  // NaN: 1
         }
         let search = BeamSearch(scorer: scorer, beamSize: options.beamSize, sos: config.sosId, eos: config.eosId)
         return search(maxLength: maxLength, ws)

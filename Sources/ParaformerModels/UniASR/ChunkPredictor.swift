@@ -67,7 +67,7 @@ struct ChunkPredictor {
         }
         // gen_frame_alignments: ⌊Σα⌋ tokens; the boundary of token j is the first frame whose
         // float32 prefix sum (accumulated in float64, as torch.cumsum on CPU) reaches j + 1.
-        let rows = Int(alphaSum.rounded(.down))
+        let rows = CIF.count(Double(alphaSum.rounded(.down)), limit: length * 100)
         var maskChunks: [Int] = []
         maskChunks.reserveCapacity(max(rows, 0))
         var prefix = 0.0
@@ -75,7 +75,7 @@ struct ChunkPredictor {
         var floorAt = [Int](repeating: 0, count: length)
         for p in 0..<length {
             prefix += Double(alphas[p])
-            floorAt[p] = Int(Float(prefix).rounded(.down))
+            floorAt[p] = CIF.count(Double(Float(prefix).rounded(.down)), limit: 1 << 40)
         }
         for j in 0..<max(rows, 0) {
             while t < length && floorAt[t] < j + 1 { t += 1 }

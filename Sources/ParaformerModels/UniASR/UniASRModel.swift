@@ -131,7 +131,8 @@ package final class UniASRModel: LoadedModel, @unchecked Sendable {
         let search = BeamSearch(
             scorer: scorer, beamSize: beamSize ?? config.beamSize, sos: config.sosId, eos: config.eosId)
         // FunASR: maxlen = int(pre_token_length.sum().item() + token_num_relax)
-        let maxLength = Int(Double(pred.alphaSum) + Double(config.tokenNumRelax))
+        // (NaN weights give 0, never a trap: CIF.count)
+        let maxLength = CIF.count(Double(pred.alphaSum) + Double(config.tokenNumRelax), limit: 1_000_000)
         var searchTimings = BeamSearch<SCAMAScorer>.Timings()
         out.hypotheses = search.run(maxLength: maxLength, ws, timings: &searchTimings)
         out.searchSeconds = searchTimings.search
