@@ -2,6 +2,9 @@ import Foundation
 import XCTest
 
 @testable import Paraformer
+@testable import ParaformerCore
+@testable import ParaformerModels
+@testable import ParaformerDataSet
 
 /// `paraformer.linear_layout`: both layouts load and agree, and a file whose key is unknown or
 /// does not match its tensors is refused with an error that names the problem.
@@ -40,7 +43,7 @@ final class LinearLayoutTests: XCTestCase {
     func testUnknownLayoutIsRefused() throws {
         let path = try patchedCopy("rowmaj")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        XCTAssertThrowsError(try Recognizer(modelPath: path)) { error in
+        XCTAssertThrowsError(try Recognizer(model: URL(fileURLWithPath: path))) { error in
             XCTAssertTrue("\(error)".contains("paraformer.linear_layout"), "\(error)")
         }
     }
@@ -50,7 +53,7 @@ final class LinearLayoutTests: XCTestCase {
         // has the wrong shape.
         let path = try patchedCopy("out_in")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        XCTAssertThrowsError(try Recognizer(modelPath: path)) { error in
+        XCTAssertThrowsError(try Recognizer(model: URL(fileURLWithPath: path))) { error in
             guard case ParaformerError.shapeMismatch(let name, _, _) = error else {
                 return XCTFail("\(error)")
             }

@@ -2,6 +2,9 @@ import Foundation
 import XCTest
 
 @testable import Paraformer
+@testable import ParaformerCore
+@testable import ParaformerModels
+@testable import ParaformerDataSet
 
 /// A second, independent oracle for streaming: the per-call fixtures of
 /// `Tools/gen_model_fixtures.py stream` (FunASR 1.4.16's README loop: `generate(cache=…,
@@ -17,7 +20,7 @@ final class StreamOracleCrossCheckTests: XCTestCase {
         // `tiny-online-inout`: tiny-online's weights with Linear matrices stored [in, out].
         for modelFile in ["tiny-online", "small-online", "tiny-online-inout"] {
             let model = modelFile.hasSuffix("-inout") ? String(modelFile.dropLast("-inout".count)) : modelFile
-            let recognizer = try Recognizer(modelPath: Self.fixture("\(modelFile).gguf"))
+            let recognizer = try Recognizer(model: URL(fileURLWithPath: Self.fixture("\(modelFile).gguf")))
             for audio in ["stream_a", "stream_b"] {
                 for setting in ["cs0-10-5_lb4-1", "cs0-8-4_lb4-1", "cs0-10-5_lb0-0"] {
                     let name = "\(model)__\(audio)__\(setting)"

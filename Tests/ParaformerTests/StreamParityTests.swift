@@ -2,6 +2,9 @@ import Foundation
 import XCTest
 
 @testable import Paraformer
+@testable import ParaformerCore
+@testable import ParaformerModels
+@testable import ParaformerDataSet
 
 /// The committed streaming fixtures of `Tools/gen_streaming_fixtures.py`: random-weight
 /// paraformer-online models run by FunASR 1.4.16's `ParaformerStreaming` chunk by chunk.
@@ -102,7 +105,7 @@ enum StreamFixtures {
         let path = model == "large-online"
             ? large!.modelPath
             : ModelFixtures.path("\(model).gguf")
-        let r = try Recognizer(modelPath: path)
+        let r = try Recognizer(model: URL(fileURLWithPath: path))
         recognizers[model] = r
         return r
     }
@@ -228,7 +231,7 @@ final class StreamParityTests: XCTestCase {
         for c in StreamFixtures.cases {
             let recognizer = try StreamFixtures.recognizer(c.model)
             let r = try recognizer.transcribeStreaming(
-                samples: StreamFixtures.audio(c.audio), sampleRate: 16000, options: c.options)
+                .samples(StreamFixtures.audio(c.audio), sampleRate: 16000), options: c.options)
             XCTAssertEqual(r.text, c.fake_text, c.name)
             XCTAssertEqual(r.tokenIds, c.fake_token_ids, c.name)
         }

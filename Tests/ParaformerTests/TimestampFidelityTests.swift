@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-@testable import Paraformer
+@testable import ParaformerCore
 
 /// `Fixtures/text/timestamp_fidelity.json` (Tools/gen_ts_fidelity_fixtures.py): FunASR 1.4.16's
 /// timestamp fallback on long audio, where one rounding of a float32 sum moves a boundary.
