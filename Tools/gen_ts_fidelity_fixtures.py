@@ -20,6 +20,7 @@ each checked by Tests/ParaformerTests/TimestampFidelityTests.swift:
   sum rounded once give different boundaries after the fallback's renormalisation
   (`alphas /= alphas.sum() / (N+1)`, then `cif_wo_hidden` at 1 − 1e-4): they fail for a
   port that does not add in torch's order. Both argument orders (1.4.16's and the intended).
+  (Among the model cases, small-s12/c6_16k is one where FunASR's own alphas need torch's order.)
 
 Run with torch's default CPU kernels (the AVX2 / portable ones: 8 float lanes). An AVX-512
 build of torch rounds sums differently; the generator records torch's CPU capability.
@@ -48,6 +49,7 @@ MODELS = {
     "tiny-s13": ("tiny", 13, 6.0),
     "small-s11": ("small", 11, 3.5),
     "small-s14": ("small", 14, 2.0),
+    "small-s12": ("small", 12, 3.5),  # c6_16k: a float64 sum moves boundary 336 → 337
 }
 SENTENCES = [
     ("cmn-latn-pinyin", "huan1 ying2 da4 jia1 lai2 ti3 yan4 da2 mo2 yuan4 tui1 chu1 de5 yu3 yin1 shi2 bie2 mo2 xing2", 170),
@@ -166,12 +168,16 @@ def make_model_cases(cache: Path):
             n = len(tokens[:-1] if tokens and tokens[-1] == "</s>" else tokens) + 1
             fallback = int((alphas >= 1.0 - 1e-4).sum()) != n
             info = sf.info(str(clip))
+            expected = [list(p) for p in ts["result"]]
+            assert ts_funasr(fires, alphas, tokens) == expected
+            f64_differs = ts_funasr(fires, alphas, tokens, float64_sum=True) != expected
             cases.append({"name": f"{name}/{clip.stem}", "sample_rate": info.samplerate,
                           "seconds": round(info.frames / info.samplerate, 3), "fallback": fallback,
+                          "float64_sum_differs": f64_differs,
                           "alphas": b64(alphas.numpy()), "tokens": tokens,
-                          "expected": [list(p) for p in ts["result"]]})
-            print(f"{name} {clip.name}: {len(tokens)} tokens, {len(alphas)} frames, fallback {fallback}",
-                  flush=True)
+                          "expected": expected})
+            print(f"{name} {clip.name}: {len(tokens)} tokens, {len(alphas)} frames, fallback {fallback}"
+                  f"{', float64 sum differs' if f64_differs else ''}", flush=True)
     return cases
 
 

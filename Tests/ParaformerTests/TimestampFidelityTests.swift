@@ -29,6 +29,8 @@ struct TimestampFidelityFixture: Decodable {
         let sample_rate: Int
         let seconds: Double
         let fallback: Bool
+        /// FunASR's timestamps differ when its sum is replaced by a float64 one.
+        let float64_sum_differs: Bool
         let alphas: String
         let tokens: [String]
         let expected: [[Int]]
@@ -94,6 +96,7 @@ final class TimestampFidelityTests: XCTestCase {
         XCTAssertTrue(cases.allSatisfy(\.fallback))
         XCTAssertEqual(Set(cases.map(\.sample_rate)), [8000, 16000])
         XCTAssertGreaterThan(cases.map(\.seconds).max() ?? 0, 50)
+        XCTAssertTrue(cases.contains(where: \.float64_sum_differs))
         for c in cases {
             let spans = TimestampPredictor.paraformerTimestamps(
                 alphas: TextFixture.floats(c.alphas), tokens: c.tokens)
