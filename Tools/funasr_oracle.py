@@ -20,6 +20,9 @@ import yaml
 ARCHITECTURES = {
     "Paraformer": "paraformer",
     "ParaformerStreaming": "paraformer-streaming",
+    "UniASR": "uniasr",
+    "SeacoParaformer": "seaco-paraformer",
+    "ContextualParaformer": "contextual-paraformer",
 }
 
 CHECKPOINT_NAMES = ("model.pt", "model.pb")
@@ -172,7 +175,13 @@ def import_funasr():
     import funasr.models.scama.encoder  # noqa: F401
     import funasr.models.paraformer.decoder  # noqa: F401
     import funasr.models.paraformer.cif_predictor  # noqa: F401
+    import funasr.models.uniasr.model  # noqa: F401
+    import funasr.models.scama.decoder  # noqa: F401
     import funasr.frontends.wav_frontend  # noqa: F401
+    import funasr.models.seaco_paraformer.model  # noqa: F401
+    import funasr.models.contextual_paraformer.model  # noqa: F401
+    import funasr.models.contextual_paraformer.decoder  # noqa: F401
+    import funasr.models.bicif_paraformer.cif_predictor  # noqa: F401
 
     return tables
 
@@ -190,8 +199,11 @@ def build_model(cfg: dict, vocab_size: int, device: str = "cpu"):
         raise ValueError(f"unknown model class {cfg['model']!r}")
     conf = dict(cfg.get("model_conf") or {})
     for key in ("encoder", "encoder_conf", "decoder", "decoder_conf", "predictor",
-                "predictor_conf", "ctc_conf", "specaug", "specaug_conf", "normalize",
-                "normalize_conf"):
+                "predictor_conf", "seaco_decoder", "seaco_decoder_conf", "ctc_conf", "specaug", "specaug_conf", "normalize",
+                "normalize_conf",
+                # UniASR's second pass (REFERENCE-2 §D.1)
+                "encoder2", "encoder2_conf", "decoder2", "decoder2_conf", "predictor2",
+                "predictor2_conf", "stride_conv", "stride_conv_conf"):
         if key in cfg:
             conf[key] = cfg[key]
     conf["input_size"] = input_size

@@ -39,9 +39,12 @@ struct ParaformerRun: ParsableCommand {
     var streaming: StreamingArguments
     @OptionGroup(title: "Data-set decoding (Kaldi wav.scp in, FunASR's 1best_recog out)")
     var dataSet: DataSetArguments
+    @OptionGroup(title: "Punctuation (CT-Transformer models)")
+    var punctuation: PunctuationArguments
 
     func validate() throws {
         if args.calibrateBlas || args.blasProbe { return }
+        if punctuation.text != nil || isPunctuationModel(args.model) { return }
         if !dataSet.isActive && args.files.isEmpty {
             throw ValidationError("Give at least one audio file, or --data-dir.")
         }
@@ -68,17 +71,49 @@ struct ParaformerRun: ParsableCommand {
             try calibrateBLAS()
             return
         }
+        if punctuation.text != nil || isPunctuationModel(args.model) {
+            try runPunctuation(punctuation, model: args.model, threads: args.threads, json: args.json, timings: args.timings)
+            return
+        }
+        let mfcca = isMFCCAModel((try? modelPath()) ?? "")
+        if !mfcca && (args.beamSize != nil || args.ctcWeight != nil) {
+            throw ValidationError("--beam-size and --ctc-weight apply to MFCCA models only.")
+        }
+        if mfcca && args.hotword != nil {
+            throw ValidationError("--hotword applies to SeACo and Contextual Paraformer models, not MFCCA.")
+        }
+        let uniasr = !mfcca && UniASRRecognizer.isUniASRModel(path: (try? modelPath()) ?? "")
+        if !uniasr && args.decodingMode != nil {
+            throw ValidationError("--decoding-mode applies to UniASR models only.")
+        }
+        if uniasr && (args.hotword != nil || streaming.streaming) {
+            throw ValidationError("UniASR models take neither --hotword nor --streaming.")
+        }
         if dataSet.isActive {
-            let status = try runDataSet(dataSet, model: modelPath, options: options, json: args.json)
+            let status = try runDataSet(
+                dataSet, model: modelPath, options: options, json: args.json,
+                hotword: args.hotword,
+                mfccaSearch: mfcca ? (args.beamSize, args.ctcWeight) : nil,
+                uniasr: uniasr ? .some(args.decodingMode) : nil)
             if status != 0 { throw ExitCode(status) }
             return
         }
+        if mfcca {
+            if try runMFCCA(args, model: try modelPath()) > 0 { throw ExitCode(1) }
+            return
+        }
+        if uniasr {
+            if try runUniASR(args, model: try modelPath(), options: options) > 0 { throw ExitCode(1) }
+            return
+        }
         let recognizer: Recognizer
+        let hotwords: HotwordList?
         let clock = ContinuousClock()
         let loadStart = clock.now
         do {
             recognizer = try Recognizer(model: URL(fileURLWithPath: try modelPath()), options: options)
             if args.timings { printError("load: \(formatSeconds(clock.now - loadStart)), BLAS kernel \(BLAS.coreName), \(options.threads ?? BLAS.threads) thread(s)") }
+            hotwords = try args.hotword.map { try recognizer.hotwords($0) }
         } catch {
             printError("error: \(error)")
             throw ExitCode(2)
@@ -104,16 +139,17 @@ struct ParaformerRun: ParsableCommand {
             }
             // One bad input must not sink its batch: on failure, decode the batch one by one.
             let results: [Result<RecognitionResult, Error>]
-            if let batch = try? recognizer.transcribe(batch: loaded.map(\.1)) {
+            if let batch = try? recognizer.transcribe(batch: loaded.map(\.1), hotwords: hotwords) {
                 results = batch.map { .success($0) }
             } else {
-                results = loaded.map { input in Result { try recognizer.transcribe(batch: [input.1])[0] } }
+                results = loaded.map { input in Result { try recognizer.transcribe(batch: [input.1], hotwords: hotwords)[0] } }
             }
             for ((path, _), r) in zip(loaded, results) {
                 let key = utteranceKey(path)
                 switch r {
                 case .success(let r):
-                    print(args.json ? jsonLine(key: key, r) : plainLine(key: key, r))
+                    // FunASR's result has a timestamp for Paraformer and SeACo, text only for Contextual.
+                    print(args.json ? jsonLine(key: key, r, streaming: !recognizer.reportsTimestamps) : plainLine(key: key, r))
                     if args.timings { printError(timingLine(key: key, r)) }
                 case .failure(let error):
                     printError("error: \(path): \(error)")

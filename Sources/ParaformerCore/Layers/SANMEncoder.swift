@@ -56,9 +56,13 @@ package struct SANMEncoderLayer {
     /// With `window` (streaming: one sequence, a few rows), attention also sees the cached
     /// keys/values of earlier windows (FSMN sees this window only), the cache then takes the
     /// window's first `storeRows` rows, and the products run through `WindowLinear`.
+    /// `visibleKeys(r)`, when given (offline, one sequence), is how many leading keys query row
+    /// r attends to: an attention mask of prefixes (causal, or the punctuation model's
+    /// `vad_mask`; FunASR ct_transformer_streaming/encoder.py `SANMVadEncoder`).
     /// FunASR: sanm/encoder.py `EncoderLayerSANM.forward` / `forward_chunk`.
     package func callAsFunction(
-        _ x: Tensor, layout: BatchLayout, into y: Tensor, window: Window? = nil, _ ws: Workspace
+        _ x: Tensor, layout: BatchLayout, into y: Tensor, window: Window? = nil,
+        visibleKeys: ((Int) -> Int)? = nil, _ ws: Workspace
     ) {
         let mark = ws.mark
         defer { ws.rewind(to: mark) }
@@ -90,6 +94,21 @@ package struct SANMEncoderLayer {
                 v: .init(data: kv.data + d, stride: 2 * d), queries: rows, keys: keys, heads: heads,
                 headDim: d / heads, context: ctx.data, contextStride: d, ws)
             window.cache?.append(kv.row(cached), count: window.storeRows, keeping: window.limit)
+        } else if let visibleKeys {
+            // Consecutive rows that see the same number of keys share one call.
+            let base = qkvOut.data
+            var r0 = 0
+            while r0 < rows {
+                let keys = visibleKeys(r0)
+                var r1 = r0 + 1
+                while r1 < rows && visibleKeys(r1) == keys { r1 += 1 }
+                Attention.multiHead(
+                    q: .init(data: base + r0 * 3 * d, stride: 3 * d),
+                    k: .init(data: base + d, stride: 3 * d), v: .init(data: base + 2 * d, stride: 3 * d),
+                    queries: r1 - r0, keys: keys, heads: heads, headDim: d / heads,
+                    context: ctx.row(r0), contextStride: d, ws)
+                r0 = r1
+            }
         } else {
             for (b, n) in layout.lengths.enumerated() {
                 let base = qkvOut.row(b * layout.frames)
@@ -135,7 +154,12 @@ package struct SANMEncoder {
 
     /// Encoder output [B·T, D] (in `ws`, valid until the caller rewinds it) for features
     /// [B·T, inputSize] laid out by `layout`. Padding rows of the output are meaningless.
-    package func callAsFunction(_ features: Tensor, layout: BatchLayout, _ ws: Workspace) -> Tensor {
+    /// `visibleKeys(layer, row)`, when given (one sequence), masks layer `layer`'s attention to
+    /// the first keys of each row (`SANMEncoderLayer`'s `visibleKeys`; nil for a layer: full).
+    package func callAsFunction(
+        _ features: Tensor, layout: BatchLayout,
+        visibleKeys: ((_ layer: Int) -> ((_ row: Int) -> Int)?)? = nil, _ ws: Workspace
+    ) -> Tensor {
         let rows = layout.rows
         let y = ws.tensor([rows, dim])  // [B·T, D], lives past this call
         let mark = ws.mark
@@ -148,9 +172,11 @@ package struct SANMEncoder {
         for b in 0..<layout.batch {
             Kernels.add(x.row(b * layout.frames), pe.data, count: pe.count)
         }
-        layers[0](x, layout: layout, into: y, ws)
+        layers[0](x, layout: layout, into: y, visibleKeys: visibleKeys?(0), ws)
         ws.rewind(to: mark)
-        for layer in layers.dropFirst() { layer(y, layout: layout, into: y, ws) }
+        for (i, layer) in layers.enumerated().dropFirst() {
+            layer(y, layout: layout, into: y, visibleKeys: visibleKeys?(i), ws)
+        }
         afterNorm(y, into: y)
         return y
     }
