@@ -21,9 +21,12 @@ let package = Package(
         .systemLibrary(
             name: "CSndfile", path: "Sources/CSndfile", pkgConfig: "sndfile",
             providers: [.apt(["libsndfile1-dev"]), .brew(["libsndfile"])]),
+        // Hand-written SIMD kernels (int8 products, row kernels): per-function target
+        // attributes and run-time CPU dispatch, no build flags.
+        .target(name: "CParaformerKernels", path: "Sources/CParaformerKernels"),
         .target(
             name: "Paraformer",
-            dependencies: ["COpenBLAS", "CFFTW", "CSndfile"],
+            dependencies: ["COpenBLAS", "CFFTW", "CSndfile", "CParaformerKernels"],
             path: "Sources/Paraformer"),
         .executableTarget(
             name: "paraformer-run",
