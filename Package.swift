@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "Paraformer", targets: ["Paraformer"]),
         .executable(name: "paraformer-run", targets: ["paraformer-run"]),
         .executable(name: "paraformer-bench", targets: ["ParaformerBench"]),
+        .executable(name: "paraformer-quantize", targets: ["paraformer-quantize"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -35,6 +36,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/paraformer-run"),
+        .executableTarget(
+            name: "paraformer-quantize",
+            dependencies: [
+                "Paraformer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/paraformer-quantize"),
         .executableTarget(
             name: "ParaformerBench",
             dependencies: ["Paraformer"],

@@ -27,6 +27,19 @@ public final class GGUFFile: @unchecked Sendable {
     public enum TensorType: UInt32, Sendable {
         case f32 = 0
         case f16 = 1
+        /// Quantised Linear weights, packed (`Int8Matrix`).
+        case i8 = 24
+        /// Their column sums.
+        case i32 = 26
+
+        /// Bytes per element.
+        public var size: Int {
+            switch self {
+            case .f32, .i32: return 4
+            case .f16: return 2
+            case .i8: return 1
+            }
+        }
     }
 
     /// Where one tensor lives in the file.
@@ -38,7 +51,7 @@ public final class GGUFFile: @unchecked Sendable {
         /// Byte offset from the start of the file.
         public let fileOffset: Int
         public var elementCount: Int { shape.reduce(1, *) }
-        public var byteCount: Int { elementCount * (type == .f32 ? 4 : 2) }
+        public var byteCount: Int { elementCount * type.size }
     }
 
     public let path: String
@@ -147,7 +160,7 @@ public final class GGUFFile: @unchecked Sendable {
                 throw r.error("tensor \(name) data offset \(offset) is not aligned to \(alignment)")
             }
             let elements = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
-            let bytes = UInt64(elements) * (type == .f32 ? 4 : 2)
+            let bytes = UInt64(elements) * UInt64(type.size)
             guard offset <= UInt64(size - dataStart), bytes <= UInt64(size - dataStart) - offset else {
                 throw r.error("tensor \(name) data (\(bytes) bytes at \(offset)) runs past end of file")
             }
@@ -196,7 +209,14 @@ public final class GGUFFile: @unchecked Sendable {
             let src = p.assumingMemoryBound(to: UInt16.self)
             for i in 0..<info.elementCount { out.data[i] = Float(Float16(bitPattern: src[i])) }
             return out
+        case .i8, .i32:
+            throw ParaformerError.unsupportedTensorType(name: name, type: info.type.rawValue)
         }
+    }
+
+    /// The bytes of tensor `info` as stored (any type), a view of the mapping.
+    public func bytes(_ info: TensorInfo) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base + info.fileOffset, count: info.byteCount)
     }
 
     // MARK: - Parsing

@@ -20,6 +20,10 @@ struct Int8Matrix: @unchecked Sendable {
     /// Keeps the memory alive (the mapped file, or owned arrays).
     let owner: AnyObject?
 
+    /// Names of the scale and column-sum tensors: the weight's name plus these.
+    static let scaleSuffix = "_scale"
+    static let sumSuffix = "_sum"
+
     static func packedShape(out: Int, in k: Int) -> [Int] {
         [(out + Int(PK_NR) - 1) / Int(PK_NR), (k + Int(PK_KG) - 1) / Int(PK_KG), Int(PK_NR * PK_KG)]
     }
@@ -111,6 +115,10 @@ private final class Int8Storage {
 
 /// The int8 product and the kernel variant that runs it.
 enum Int8GEMM {
+    /// A variant to force for every Linear layer (tests, measurements); `PK_VARIANT_AUTO`: the
+    /// best this CPU runs.
+    nonisolated(unsafe) static var override: Int32 = PK_VARIANT_AUTO
+
     /// The variant `pk_best_variant` chose for this CPU (or PARAFORMER_KERNELS).
     static var variant: Int32 { pk_best_variant() }
 
@@ -128,7 +136,7 @@ enum Int8GEMM {
     /// the weights) or row panels.
     static func linear(
         _ x: Tensor, _ w: Int8Matrix, bias: Tensor?, into out: Tensor, accumulate: Bool = false,
-        activation: BLAS.Activation = .none, variant: Int32 = PK_VARIANT_AUTO
+        activation: BLAS.Activation = .none, variant: Int32 = Int8GEMM.override
     ) {
         let rows = x.rows
         let k = w.inFeatures
