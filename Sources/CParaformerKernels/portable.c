@@ -200,18 +200,18 @@ void pk_gemm_portable(const pk_gemm_args *a, int col_begin, int col_end) {
         int nc = col_end - n0 < PK_NR ? col_end - n0 : PK_NR;
         for (int r0 = 0; r0 < a->rows; r0 += MR) {
             int mr = a->rows - r0 < MR ? a->rows - r0 : MR;
-            memset(acc, 0, sizeof(acc));
             for (int i = 0; i < mr; i++) {
-                const uint8_t *qr = a->q + (size_t)(r0 + i) * a->ldq;
-                int32_t *ai = acc + i * PK_NR;
+                const uint8_t *restrict qr = a->q + (size_t)(r0 + i) * a->ldq;
+                // Local sums, so that the compiler sees no aliasing with the int8 weights.
+                int32_t s[PK_NR] = {0};
                 for (int g = 0; g < groups; g++) {
-                    const uint8_t *x4 = qr + g * PK_KG;
-                    const int8_t *w = panel + g * PK_NR * PK_KG;
+                    const int8_t *restrict w = panel + g * PK_NR * PK_KG;
+                    int32_t x0 = qr[4 * g], x1 = qr[4 * g + 1], x2 = qr[4 * g + 2], x3 = qr[4 * g + 3];
                     for (int j = 0; j < PK_NR; j++) {
-                        ai[j] += x4[0] * w[4 * j] + x4[1] * w[4 * j + 1] + x4[2] * w[4 * j + 2]
-                            + x4[3] * w[4 * j + 3];
+                        s[j] += x0 * w[4 * j] + x1 * w[4 * j + 1] + x2 * w[4 * j + 2] + x3 * w[4 * j + 3];
                     }
                 }
+                memcpy(acc + i * PK_NR, s, sizeof(s));
             }
             pk_epilogue_portable(a, r0, mr, n0, nc, acc);
         }
