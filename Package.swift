@@ -1,6 +1,13 @@
-// swift-tools-version:5.9
+// swift-tools-version:6.0
 import PackageDescription
 
+// Layers, lowest first; each target imports only those below it:
+//   ParaformerCore      support types, tensor + kernels + BLAS, audio + features, GGUF + weights,
+//                       shared layers (SAN-M, FSMN, attention, FFN), text + timestamps
+//   ParaformerModels    one folder per model family + the registry (general.architecture)
+//   Paraformer          the public facade: Recognizer, RecognitionStream, options, results
+//   ParaformerDataSet   wav.scp / text lists, sharding, error rates
+//   paraformer-run, paraformer-bench, tests
 let package = Package(
     name: "Paraformer",
     products: [
@@ -26,30 +33,44 @@ let package = Package(
         // attributes and run-time CPU dispatch, no build flags.
         .target(name: "CParaformerKernels", path: "Sources/CParaformerKernels"),
         .target(
-            name: "Paraformer",
+            name: "ParaformerCore",
             dependencies: ["COpenBLAS", "CFFTW", "CSndfile", "CParaformerKernels"],
+            path: "Sources/ParaformerCore"),
+        .target(
+            name: "ParaformerModels",
+            dependencies: ["ParaformerCore"],
+            path: "Sources/ParaformerModels"),
+        .target(
+            name: "Paraformer",
+            dependencies: ["ParaformerCore", "ParaformerModels"],
             path: "Sources/Paraformer"),
+        .target(
+            name: "ParaformerDataSet",
+            dependencies: ["Paraformer", "ParaformerCore"],
+            path: "Sources/ParaformerDataSet"),
         .executableTarget(
             name: "paraformer-run",
             dependencies: [
-                "Paraformer",
+                "Paraformer", "ParaformerCore", "ParaformerModels", "ParaformerDataSet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/paraformer-run"),
         .executableTarget(
             name: "paraformer-quantize",
             dependencies: [
-                "Paraformer",
+                "ParaformerCore", "ParaformerModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/paraformer-quantize"),
         .executableTarget(
             name: "ParaformerBench",
-            dependencies: ["Paraformer"],
+            dependencies: ["Paraformer", "ParaformerCore", "ParaformerModels"],
             path: "Benchmarks/ParaformerBench"),
         .testTarget(
             name: "ParaformerTests",
-            dependencies: ["Paraformer", "paraformer-run"],
+            dependencies: [
+                "Paraformer", "ParaformerCore", "ParaformerModels", "ParaformerDataSet", "paraformer-run",
+            ],
             path: "Tests/ParaformerTests",
             resources: [.copy("Fixtures")]),
     ]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Paraformer
+import ParaformerCore
+import ParaformerModels
 
 /// `paraformer-quantize IN.gguf OUT.gguf`: writes an int8 copy of a converted model
 /// (`Quantizer`; the format is in Weights/FORMAT.md). `paraformer-run` loads the result as it

@@ -2,6 +2,8 @@ import Foundation
 import XCTest
 
 @testable import Paraformer
+@testable import ParaformerCore
+@testable import ParaformerModels
 
 /// How far the int8 model's intermediate outputs are from the fp32 model's on the same audio:
 /// relative RMS error ‖int8 − fp32‖ / ‖fp32‖ of the encoder output and of the decoder logits

@@ -3,6 +3,8 @@ import Foundation
 import XCTest
 
 @testable import Paraformer
+@testable import ParaformerCore
+@testable import ParaformerModels
 
 /// The hand-written kernels (CParaformerKernels), every variant this CPU runs forced in turn,
 /// against naive loops written here, on shapes that are not multiples of the tiles.

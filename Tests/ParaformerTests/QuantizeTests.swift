@@ -3,6 +3,8 @@ import Foundation
 import XCTest
 
 @testable import Paraformer
+@testable import ParaformerCore
+@testable import ParaformerModels
 
 /// `paraformer-quantize` (`Quantizer`, `GGUFWriter`) and the engine on the int8 files it writes.
 final class QuantizeTests: XCTestCase {
