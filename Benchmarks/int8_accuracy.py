@@ -38,7 +38,10 @@ def with_encoder_output(path: Path):
     """The ONNX model's bytes with the encoder output added as a graph output, and its name."""
     import onnx
     m = onnx.load(str(path))
-    enc_nodes = [n for n in m.graph.node if n.name.startswith("/encoder/")]
+    # The quantised graph adds a DynamicQuantizeLinear of the encoder output; skip such nodes.
+    enc_nodes = [n for n in m.graph.node if n.name.startswith("/encoder/")
+                 and n.op_type not in ("DynamicQuantizeLinear", "MatMulInteger", "Cast", "Mul")
+                 or n.name.endswith("/encoder/after_norm/Add_1")]
     norms = [n for n in enc_nodes if "after_norm" in n.name]
     last = (norms or enc_nodes)[-1]
     name = last.output[0]

@@ -33,19 +33,19 @@ PK_AVX2_INLINE float hsum8(__m256 v) {
 }
 
 /// Eight codes as int32: round(x · inv) + zero clamped to [0, 127] (the portable arithmetic).
-PK_AVX2_INLINE __m256i codes8(const float *x, __m256 inv, __m256i zero) {
-    __m256 t = _mm256_mul_ps(_mm256_loadu_ps(x), inv);
+PK_AVX2_INLINE __m256i codes8(const float *x, __m256 off, __m256 inv, __m256i zero) {
+    __m256 t = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x), off), inv);
     t = _mm256_min_ps(_mm256_max_ps(t, _mm256_set1_ps(-256.0f)), _mm256_set1_ps(256.0f));
     __m256i v = _mm256_add_epi32(_mm256_cvtps_epi32(t), zero);
     return _mm256_min_epi32(_mm256_max_epi32(v, _mm256_setzero_si256()), _mm256_set1_epi32(127));
 }
 
 PK_AVX2 void pk_quantize_rows_avx2(
-    const float *x, int rows, int k, int ldx, uint8_t *q, int ldq, float *scale, int32_t *zero) {
+    const float *x, int rows, int k, int ldx, uint8_t *q, int ldq, float *scale, int32_t *zero, float *offset) {
     int kp = (k + PK_KG - 1) / PK_KG * PK_KG;
     for (int r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * ldx;
-        __m256 lo8 = _mm256_setzero_ps(), hi8 = _mm256_setzero_ps();
+        __m256 lo8 = _mm256_set1_ps(xr[0]), hi8 = lo8;
         int i = 0;
         for (; i + 8 <= k; i += 8) {
             __m256 v = _mm256_loadu_ps(xr + i);
@@ -58,19 +58,20 @@ PK_AVX2 void pk_quantize_rows_avx2(
             hi = xr[i] > hi ? xr[i] : hi;
         }
         float inv;
-        pk_quantize_range(lo, hi, &scale[r], &inv, &zero[r]);
+        pk_quantize_range(lo, hi, &scale[r], &inv, &zero[r], &offset[r]);
         uint8_t *qr = q + (size_t)r * ldq;
         __m256 inv8 = _mm256_set1_ps(inv);
         __m256i z8 = _mm256_set1_epi32(zero[r]);
+        __m256 o8 = _mm256_set1_ps(offset[r]);
         const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
         i = 0;
         for (; i + 32 <= k; i += 32) {
-            __m256i c0 = codes8(xr + i, inv8, z8), c1 = codes8(xr + i + 8, inv8, z8);
-            __m256i c2 = codes8(xr + i + 16, inv8, z8), c3 = codes8(xr + i + 24, inv8, z8);
+            __m256i c0 = codes8(xr + i, o8, inv8, z8), c1 = codes8(xr + i + 8, o8, inv8, z8);
+            __m256i c2 = codes8(xr + i + 16, o8, inv8, z8), c3 = codes8(xr + i + 24, o8, inv8, z8);
             __m256i b = _mm256_packus_epi16(_mm256_packs_epi32(c0, c1), _mm256_packs_epi32(c2, c3));
             _mm256_storeu_si256((__m256i *)(qr + i), _mm256_permutevar8x32_epi32(b, order));
         }
-        pk_quantize_row_codes_portable(xr, i, k, inv, zero[r], qr);
+        pk_quantize_row_codes_portable(xr, i, k, offset[r], inv, zero[r], qr);
         for (i = k; i < kp; i++) qr[i] = 0;
     }
 }
@@ -104,6 +105,12 @@ PK_AVX2_INLINE void epilogue8(const pk_gemm_args *a, int r, int n, __m256i acc) 
                                     _mm256_loadu_si256((const __m256i *)(a->colsum + n)));
     __m256 s = _mm256_mul_ps(_mm256_set1_ps(a->a_scale[r]), _mm256_loadu_ps(a->w_scale + n));
     __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(acc, zc)), s);
+    float off = a->a_offset[r];
+    if (off != 0) {
+        __m256 cw = _mm256_mul_ps(_mm256_loadu_ps(a->w_scale + n),
+                                  _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(a->colsum + n))));
+        v = _mm256_add_ps(v, _mm256_mul_ps(_mm256_set1_ps(off), cw));
+    }
     if (a->bias) v = _mm256_add_ps(v, _mm256_loadu_ps(a->bias + n));
     float *y = a->y + (size_t)r * a->ldy + n;
     if (a->flags & PK_ACCUMULATE) {

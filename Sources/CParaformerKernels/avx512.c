@@ -13,8 +13,8 @@
 // MARK: - Activation quantisation
 
 /// Sixteen codes: round(x · inv) + zero clamped to [0, 127] (the portable arithmetic).
-PK_AVX512_INLINE __m128i codes16(const float *x, __m512 inv, __m512i zero) {
-    __m512 t = _mm512_mul_ps(_mm512_loadu_ps(x), inv);
+PK_AVX512_INLINE __m128i codes16(const float *x, __m512 off, __m512 inv, __m512i zero) {
+    __m512 t = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x), off), inv);
     t = _mm512_min_ps(_mm512_max_ps(t, _mm512_set1_ps(-256.0f)), _mm512_set1_ps(256.0f));
     __m512i v = _mm512_add_epi32(_mm512_cvtps_epi32(t), zero);
     v = _mm512_min_epi32(_mm512_max_epi32(v, _mm512_setzero_si512()), _mm512_set1_epi32(127));
@@ -22,11 +22,11 @@ PK_AVX512_INLINE __m128i codes16(const float *x, __m512 inv, __m512i zero) {
 }
 
 PK_AVX512 void pk_quantize_rows_avx512(
-    const float *x, int rows, int k, int ldx, uint8_t *q, int ldq, float *scale, int32_t *zero) {
+    const float *x, int rows, int k, int ldx, uint8_t *q, int ldq, float *scale, int32_t *zero, float *offset) {
     int kp = (k + PK_KG - 1) / PK_KG * PK_KG;
     for (int r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * ldx;
-        __m512 lo16 = _mm512_setzero_ps(), hi16 = _mm512_setzero_ps();
+        __m512 lo16 = _mm512_set1_ps(xr[0]), hi16 = lo16;
         int i = 0;
         for (; i + 16 <= k; i += 16) {
             __m512 v = _mm512_loadu_ps(xr + i);
@@ -39,12 +39,13 @@ PK_AVX512 void pk_quantize_rows_avx512(
             hi = xr[i] > hi ? xr[i] : hi;
         }
         float inv;
-        pk_quantize_range(lo, hi, &scale[r], &inv, &zero[r]);
+        pk_quantize_range(lo, hi, &scale[r], &inv, &zero[r], &offset[r]);
         uint8_t *qr = q + (size_t)r * ldq;
         __m512 inv16 = _mm512_set1_ps(inv);
         __m512i z16 = _mm512_set1_epi32(zero[r]);
-        for (i = 0; i + 16 <= k; i += 16) _mm_storeu_si128((__m128i *)(qr + i), codes16(xr + i, inv16, z16));
-        pk_quantize_row_codes_portable(xr, i, k, inv, zero[r], qr);
+        __m512 o16 = _mm512_set1_ps(offset[r]);
+        for (i = 0; i + 16 <= k; i += 16) _mm_storeu_si128((__m128i *)(qr + i), codes16(xr + i, o16, inv16, z16));
+        pk_quantize_row_codes_portable(xr, i, k, offset[r], inv, zero[r], qr);
         for (i = k; i < kp; i++) qr[i] = 0;
     }
 }
@@ -71,6 +72,12 @@ PK_AVX512_INLINE void epilogue16(const pk_gemm_args *a, int r, int n, __m512i ac
     __m512i zc = _mm512_mullo_epi32(_mm512_set1_epi32(a->a_zero[r]), _mm512_loadu_si512((const void *)(a->colsum + n)));
     __m512 s = _mm512_mul_ps(_mm512_set1_ps(a->a_scale[r]), _mm512_loadu_ps(a->w_scale + n));
     __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc, zc)), s);
+    float off = a->a_offset[r];
+    if (off != 0) {
+        __m512 cw = _mm512_mul_ps(_mm512_loadu_ps(a->w_scale + n),
+                                  _mm512_cvtepi32_ps(_mm512_loadu_si512((const void *)(a->colsum + n))));
+        v = _mm512_add_ps(v, _mm512_mul_ps(_mm512_set1_ps(off), cw));
+    }
     if (a->bias) v = _mm512_add_ps(v, _mm512_loadu_ps(a->bias + n));
     float *y = a->y + (size_t)r * a->ldy + n;
     if (a->flags & PK_ACCUMULATE) {

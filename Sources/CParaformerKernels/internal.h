@@ -20,6 +20,7 @@ typedef struct {
     int ldq;
     const float *a_scale;
     const int32_t *a_zero;
+    const float *a_offset;
     int rows;
     const int8_t *packed;
     const int32_t *colsum;
@@ -39,9 +40,9 @@ static inline int32_t pk_load_i32(const void *p) {
 
 // Portable versions (portable.c), also used for tails by the SIMD files.
 void pk_quantize_rows_portable(
-    const float *x, int rows, int k, int ldx, uint8_t *q, int ldq, float *scale, int32_t *zero);
-void pk_quantize_row_codes_portable(const float *x, int from, int k, float inv, int32_t zero, uint8_t *q);
-void pk_quantize_range(float lo, float hi, float *scale, float *inv, int32_t *zero);
+    const float *x, int rows, int k, int ldx, uint8_t *q, int ldq, float *scale, int32_t *zero, float *offset);
+void pk_quantize_row_codes_portable(const float *x, int from, int k, float off, float inv, int32_t zero, uint8_t *q);
+void pk_quantize_range(float lo, float hi, float *scale, float *inv, int32_t *zero, float *offset);
 void pk_gemm_portable(const pk_gemm_args *a, int col_begin, int col_end);
 /// The shared epilogue of one tile: out rows r0..r0+mr, columns n0..n0+nc from int32 sums
 /// acc[i * PK_NR + j].
@@ -53,14 +54,14 @@ void pk_layer_norm_rows_portable(
 
 #if PK_X86
 void pk_quantize_rows_avx2(
-    const float *x, int rows, int k, int ldx, uint8_t *q, int ldq, float *scale, int32_t *zero);
+    const float *x, int rows, int k, int ldx, uint8_t *q, int ldq, float *scale, int32_t *zero, float *offset);
 void pk_gemm_avx2(const pk_gemm_args *a, int col_begin, int col_end);
 void pk_softmax_rows_avx2(float *p, int rows, int n, int ld, int valid);
 void pk_layer_norm_rows_avx2(
     const float *x, int rows, int d, int ldx, const float *gamma, const float *beta, float eps,
     float *y, int ldy);
 void pk_quantize_rows_avx512(
-    const float *x, int rows, int k, int ldx, uint8_t *q, int ldq, float *scale, int32_t *zero);
+    const float *x, int rows, int k, int ldx, uint8_t *q, int ldq, float *scale, int32_t *zero, float *offset);
 void pk_gemm_avx512(const pk_gemm_args *a, int col_begin, int col_end);
 void pk_softmax_rows_avx512(float *p, int rows, int n, int ld, int valid);
 void pk_layer_norm_rows_avx512(

@@ -108,15 +108,22 @@ int pk_quantized_stride(int k) { return (k + 63) / 64 * 64; }
 
 // MARK: - Activation quantisation
 
-void pk_quantize_range(float lo, float hi, float *scale, float *inv, int32_t *zero) {
+void pk_quantize_range(float lo, float hi, float *scale, float *inv, int32_t *zero, float *offset) {
+    // A one-signed row is quantised relative to its value nearest 0.
+    float off = lo > 0 ? lo : (hi < 0 ? hi : 0);
+    *offset = off;
+    lo = lo - off;
+    hi = hi - off;
     if (lo > 0) lo = 0;
     if (hi < 0) hi = 0;
     float width = hi - lo;
     if (!(width > 0) || !(width < INFINITY)) {
-        // All zeros (or non-finite): every code is the zero point.
+        // A constant row (the offset, exactly; all zeros included), or non-finite values
+        // (offset 0): every code is the zero point.
         *scale = 1;
         *inv = 0;
         *zero = 0;
+        if (!(width == 0 && off - off == 0)) *offset = 0;
         return;
     }
     *scale = width / 127.0f;
@@ -125,9 +132,9 @@ void pk_quantize_range(float lo, float hi, float *scale, float *inv, int32_t *ze
     *zero = z < 0 ? 0 : (z > 127 ? 127 : (int32_t)z);
 }
 
-void pk_quantize_row_codes_portable(const float *x, int from, int k, float inv, int32_t zero, uint8_t *q) {
+void pk_quantize_row_codes_portable(const float *x, int from, int k, float off, float inv, int32_t zero, uint8_t *q) {
     for (int i = from; i < k; i++) {
-        float t = x[i] * inv;
+        float t = (x[i] - off) * inv;
         // Bounded before the conversion (NaN goes to the lower bound), as the SIMD max/min do.
         t = t > -256.0f ? t : -256.0f;
         t = t < 256.0f ? t : 256.0f;
@@ -137,33 +144,33 @@ void pk_quantize_row_codes_portable(const float *x, int from, int k, float inv, 
 }
 
 void pk_quantize_rows_portable(
-    const float *x, int rows, int k, int ldx, uint8_t *q, int ldq, float *scale, int32_t *zero) {
+    const float *x, int rows, int k, int ldx, uint8_t *q, int ldq, float *scale, int32_t *zero, float *offset) {
     int kp = (k + PK_KG - 1) / PK_KG * PK_KG;
     for (int r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * ldx;
-        float lo = 0, hi = 0;
-        for (int i = 0; i < k; i++) {
+        float lo = xr[0], hi = xr[0];
+        for (int i = 1; i < k; i++) {
             lo = xr[i] < lo ? xr[i] : lo;
             hi = xr[i] > hi ? xr[i] : hi;
         }
         float inv;
-        pk_quantize_range(lo, hi, &scale[r], &inv, &zero[r]);
+        pk_quantize_range(lo, hi, &scale[r], &inv, &zero[r], &offset[r]);
         uint8_t *qr = q + (size_t)r * ldq;
-        pk_quantize_row_codes_portable(xr, 0, k, inv, zero[r], qr);
+        pk_quantize_row_codes_portable(xr, 0, k, offset[r], inv, zero[r], qr);
         for (int i = k; i < kp; i++) qr[i] = 0;
     }
 }
 
 void pk_quantize_rows(
     int variant, const float *x, int rows, int k, int ldx, uint8_t *q, int ldq, float *scale,
-    int32_t *zero) {
+    int32_t *zero, float *offset) {
     if (rows <= 0 || k <= 0) return;
     switch (resolve(variant)) {
 #if PK_X86
-    case PK_VARIANT_AVX2: pk_quantize_rows_avx2(x, rows, k, ldx, q, ldq, scale, zero); return;
-    case PK_VARIANT_AVX512: pk_quantize_rows_avx512(x, rows, k, ldx, q, ldq, scale, zero); return;
+    case PK_VARIANT_AVX2: pk_quantize_rows_avx2(x, rows, k, ldx, q, ldq, scale, zero, offset); return;
+    case PK_VARIANT_AVX512: pk_quantize_rows_avx512(x, rows, k, ldx, q, ldq, scale, zero, offset); return;
 #endif
-    default: pk_quantize_rows_portable(x, rows, k, ldx, q, ldq, scale, zero); return;
+    default: pk_quantize_rows_portable(x, rows, k, ldx, q, ldq, scale, zero, offset); return;
     }
 }
 
@@ -174,12 +181,14 @@ void pk_epilogue_portable(const pk_gemm_args *a, int r0, int mr, int n0, int nc,
         int r = r0 + i;
         float as = a->a_scale[r];
         int32_t z = a->a_zero[r];
+        float off = a->a_offset[r];
         float *yr = a->y + (size_t)r * a->ldy + n0;
         for (int j = 0; j < nc; j++) {
             int n = n0 + j;
             int32_t d = acc[i * PK_NR + j] - z * a->colsum[n];
             float s = as * a->w_scale[n];
             float v = (float)d * s;
+            if (off != 0) v = v + off * (a->w_scale[n] * (float)a->colsum[n]);
             if (a->bias) v = v + a->bias[n];
             if (a->flags & PK_ACCUMULATE) {
                 v = yr[j] + v;
@@ -219,11 +228,12 @@ void pk_gemm_portable(const pk_gemm_args *a, int col_begin, int col_end) {
 }
 
 void pk_gemm_u8s8(
-    int variant, const uint8_t *q, int ldq, const float *a_scale, const int32_t *a_zero, int rows,
-    const int8_t *packed, const int32_t *colsum, const float *w_scale, int k, int col_begin,
-    int col_end, const float *bias, float *y, int ldy, int flags) {
+    int variant, const uint8_t *q, int ldq, const float *a_scale, const int32_t *a_zero,
+    const float *a_offset, int rows, const int8_t *packed, const int32_t *colsum,
+    const float *w_scale, int k, int col_begin, int col_end, const float *bias, float *y, int ldy,
+    int flags) {
     if (rows <= 0 || col_end <= col_begin || k <= 0) return;
-    pk_gemm_args a = {q, ldq, a_scale, a_zero, rows, packed, colsum, w_scale, k, bias, y, ldy, flags};
+    pk_gemm_args a = {q, ldq, a_scale, a_zero, a_offset, rows, packed, colsum, w_scale, k, bias, y, ldy, flags};
     switch (resolve(variant)) {
 #if PK_X86
     case PK_VARIANT_AVX2: pk_gemm_avx2(&a, col_begin, col_end); return;

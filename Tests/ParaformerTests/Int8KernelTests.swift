@@ -87,19 +87,21 @@ final class Int8KernelTests: XCTestCase {
                 rows[3 * k + i] = 0.75  // constant
                 rows[4 * k + i] = abs(rows[4 * k + i])  // after a ReLU
             }
+            rows[4 * k] = 0
             let ldq = Int(pk_quantized_stride(Int32(k)))
             var reference: [UInt8]?
             for v in variants {
                 var q = [UInt8](repeating: 0xEE, count: 6 * ldq)
                 var scale = [Float](repeating: 0, count: 6)
                 var zero = [Int32](repeating: -1, count: 6)
-                pk_quantize_rows(v, rows, 6, Int32(k), Int32(k), &q, Int32(ldq), &scale, &zero)
+                var offset = [Float](repeating: .nan, count: 6)
+                pk_quantize_rows(v, rows, 6, Int32(k), Int32(k), &q, Int32(ldq), &scale, &zero, &offset)
                 for r in 0..<6 {
                     XCTAssert((0...127).contains(zero[r]))
                     for i in 0..<k {
                         let code = q[r * ldq + i]
                         XCTAssertLessThanOrEqual(code, 127)
-                        let back = scale[r] * Float(Int32(code) - zero[r])
+                        let back = offset[r] + scale[r] * Float(Int32(code) - zero[r])
                         XCTAssertLessThanOrEqual(
                             abs(back - rows[r * k + i]), scale[r] * 0.5001 + 1e-6, "k \(k) row \(r)")
                     }
@@ -107,7 +109,13 @@ final class Int8KernelTests: XCTestCase {
                 }
                 XCTAssertEqual(scale[1], 1)
                 XCTAssertEqual(zero[1], 0)
-                XCTAssertEqual(zero[4], 0, "a one-signed row uses all 127 steps")
+                XCTAssertEqual(offset[1], 0)
+                XCTAssertEqual(zero[4], 0, "a row from 0 up uses all 127 steps")
+                XCTAssertEqual(offset[4], 0)
+                // All negative: relative to its largest value, which gets the top code.
+                XCTAssertEqual(offset[2], rows[(2 * k)..<(3 * k)].max()!)
+                if k > 1 { XCTAssertEqual(zero[2], 127) }
+                XCTAssertEqual(offset[3], 0.75, "a constant row is its offset")
                 let codes = (0..<6).flatMap { r in q[(r * ldq)..<(r * ldq + k)] }
                 if let reference {
                     XCTAssertEqual(codes, reference, "\(Int8GEMM.name(of: v)) differs, k \(k)")
@@ -129,7 +137,8 @@ final class Int8KernelTests: XCTestCase {
             var q = [UInt8](repeating: 0, count: ldq)
             var scale: Float = 0
             var zero: Int32 = 0
-            pk_quantize_rows(v, x, 1, Int32(k), Int32(k), &q, Int32(ldq), &scale, &zero)
+            var offset: Float = 0
+            pk_quantize_rows(v, x, 1, Int32(k), Int32(k), &q, Int32(ldq), &scale, &zero, &offset)
             XCTAssert(q.allSatisfy { $0 <= 127 })
         }
     }
@@ -152,7 +161,9 @@ final class Int8KernelTests: XCTestCase {
             var q = [UInt8](repeating: 0, count: m * ldq)
             var aScale = [Float](repeating: 0, count: m)
             var aZero = [Int32](repeating: 0, count: m)
-            pk_quantize_rows(PK_VARIANT_PORTABLE, x, Int32(m), Int32(k), Int32(k), &q, Int32(ldq), &aScale, &aZero)
+            var aOffset = [Float](repeating: 0, count: m)
+            pk_quantize_rows(
+                PK_VARIANT_PORTABLE, x, Int32(m), Int32(k), Int32(k), &q, Int32(ldq), &aScale, &aZero, &aOffset)
             for flags in [0, PK_RELU, PK_ACCUMULATE] {
                 for withBias in [false, true] {
                     // The naive loop, in Double, from the same codes.
@@ -164,6 +175,7 @@ final class Int8KernelTests: XCTestCase {
                             let sumW = (0..<k).reduce(0) { $0 + Int(w[c * k + $1]) }
                             var v = Double(aScale[r]) * Double(wScale[c])
                                 * Double(acc - Int(aZero[r]) * sumW)
+                                + Double(aOffset[r]) * Double(wScale[c]) * Double(sumW)
                             if withBias { v += Double(bias[c]) }
                             if flags == PK_RELU { v = max(v, 0) }
                             if flags == PK_ACCUMULATE { v += Double(y0[r * n + c]) }
@@ -174,7 +186,7 @@ final class Int8KernelTests: XCTestCase {
                     for v in variants {
                         var y = y0
                         pk_gemm_u8s8(
-                            v, q, Int32(ldq), aScale, aZero, Int32(m), packed, sums, wScale, Int32(k),
+                            v, q, Int32(ldq), aScale, aZero, aOffset, Int32(m), packed, sums, wScale, Int32(k),
                             0, Int32(n), withBias ? bias : nil, &y, Int32(n), flags)
                         let scale = max(1, expected.map(abs).max()!)
                         let err = zip(y, expected).map { abs($0 - $1) }.max()!
@@ -201,16 +213,17 @@ final class Int8KernelTests: XCTestCase {
         var q = [UInt8](repeating: 0, count: m * ldq)
         var aScale = [Float](repeating: 0, count: m)
         var aZero = [Int32](repeating: 0, count: m)
-        pk_quantize_rows(PK_VARIANT_AUTO, x, Int32(m), Int32(k), Int32(k), &q, Int32(ldq), &aScale, &aZero)
+        var aOffset = [Float](repeating: 0, count: m)
+        pk_quantize_rows(PK_VARIANT_AUTO, x, Int32(m), Int32(k), Int32(k), &q, Int32(ldq), &aScale, &aZero, &aOffset)
         for v in variants {
             var whole = [Float](repeating: 0, count: m * n)
             pk_gemm_u8s8(
-                v, q, Int32(ldq), aScale, aZero, Int32(m), parts.packed, parts.columnSums,
+                v, q, Int32(ldq), aScale, aZero, aOffset, Int32(m), parts.packed, parts.columnSums,
                 parts.scales, Int32(k), 0, Int32(n), nil, &whole, Int32(n), 0)
             var pieces = [Float](repeating: .nan, count: m * n)
             for (lo, hi) in [(0, 16), (16, 48), (48, 50)] {
                 pk_gemm_u8s8(
-                    v, q, Int32(ldq), aScale, aZero, Int32(m), parts.packed, parts.columnSums,
+                    v, q, Int32(ldq), aScale, aZero, aOffset, Int32(m), parts.packed, parts.columnSums,
                     parts.scales, Int32(k), Int32(lo), Int32(hi), nil, &pieces, Int32(n), 0)
             }
             XCTAssertEqual(pieces, whole)

@@ -14,7 +14,9 @@
 //    `vpmaddubsw` + `vpmaddwd` (AVX2: two registers of 8 lanes). Column sums Σ_k Wq[n, k]
 //    (`pk_s8_column_sums`) are computed at the same time.
 //  - x is quantised per row on the fly (`pk_quantize_rows`), asymmetrically to 7-bit unsigned
-//    codes: x[r, k] ≈ a_scale[r] · (q[r, k] − a_zero[r]), q in [0, 127]. Seven bits, not
+//    codes: x[r, k] ≈ a_offset[r] + a_scale[r] · (q[r, k] − a_zero[r]), q in [0, 127]; the
+//    offset is 0 for a row that spans 0, else its value nearest 0 (so a row of values in
+//    [5.0, 5.2] gets all 127 steps across its 0.2, not across [0, 5.2]). Seven bits, not
 //    eight, because AVX2's `vpmaddubsw` adds two u8·s8 products in int16: 2 · 127 · 127 =
 //    32258 fits, 2 · 255 · 127 would saturate. Every variant uses the same codes, so every
 //    variant computes the same int32 sums and the same outputs, bit for bit (the engine's
@@ -22,7 +24,8 @@
 //    symmetric 8-bit over [−max|x|, max|x|] on centred rows and is twice as fine on one-signed
 //    rows (after ReLU).
 //  - y[r, n] = a_scale[r] · w_scale[n] · (Σ_k q[r, k] · Wq[n, k] − a_zero[r] · colsum[n])
-//    + bias[n], then optionally ReLU, or added to what y holds (accumulate).
+//    + a_offset[r] · w_scale[n] · colsum[n] + bias[n], then optionally ReLU, or added to what
+//    y holds (accumulate).
 #ifndef PARAFORMER_KERNELS_H
 #define PARAFORMER_KERNELS_H
 
@@ -72,12 +75,14 @@ int pk_quantized_stride(int k);
 
 /// Quantises `rows` rows of x (row stride ldx floats, k values each) to 7-bit codes:
 /// q (row stride ldq ≥ k rounded up to 4; bytes from k to the next multiple of 4 are set to 0),
-/// scale[r], zero[r]. The range is [min(x, 0), max(x, 0)] (so 0 has an exact code); a row of
-/// zeros gets scale 1, zero 0. Codes: round(x / scale) + zero (ties to even), clamped to
-/// [0, 127]. Non-finite inputs give unspecified codes but no fault.
+/// scale[r], zero[r], offset[r]. offset = 0 when min(x) ≤ 0 ≤ max(x), else min(x) (all
+/// positive) or max(x) (all negative); the range of x − offset is then [min(x − offset, 0),
+/// max(x − offset, 0)] (so the offset has an exact code); a row of zeros gets scale 1, zero 0.
+/// Codes: round((x − offset) / scale) + zero (ties to even), clamped to [0, 127]. Non-finite
+/// inputs give unspecified codes but no fault.
 void pk_quantize_rows(
     int variant, const float *x, int rows, int k, int ldx, uint8_t *q, int ldq, float *scale,
-    int32_t *zero);
+    int32_t *zero, float *offset);
 
 // Flags of `pk_gemm_u8s8`.
 /// y += result (no ReLU).
@@ -86,11 +91,12 @@ void pk_quantize_rows(
 #define PK_RELU 2
 
 /// The int8 product for output columns [col_begin, col_end) of y (col_begin a multiple of 16):
-/// y[r, n] (row stride ldy) for r < rows, from quantised activations (q, ldq, a_scale, a_zero)
+/// y[r, n] (row stride ldy) for r < rows, from quantised activations (q, ldq, a_scale, a_zero,
+/// a_offset)
 /// and a packed matrix (packed, colsum, w_scale [n]) with reduction length k. bias may be NULL.
 void pk_gemm_u8s8(
-    int variant, const uint8_t *q, int ldq, const float *a_scale, const int32_t *a_zero, int rows,
-    const int8_t *packed, const int32_t *colsum, const float *w_scale, int k, int col_begin,
+    int variant, const uint8_t *q, int ldq, const float *a_scale, const int32_t *a_zero,
+    const float *a_offset, int rows, const int8_t *packed, const int32_t *colsum, const float *w_scale, int k, int col_begin,
     int col_end, const float *bias, float *y, int ldy, int flags);
 
 // MARK: - fp32 row kernels

@@ -150,16 +150,19 @@ package enum Int8GEMM {
         let q = UnsafeMutablePointer<UInt8>.allocate(capacity: rows * ldq)
         let aScale = UnsafeMutablePointer<Float>.allocate(capacity: rows)
         let aZero = UnsafeMutablePointer<Int32>.allocate(capacity: rows)
+        let aOffset = UnsafeMutablePointer<Float>.allocate(capacity: rows)
         defer {
             q.deallocate()
             aScale.deallocate()
             aZero.deallocate()
+            aOffset.deallocate()
         }
         let xd = x.data
         Parallel.forRanges(rows, cost: k) { r in
             pk_quantize_rows(
                 variant, xd + r.lowerBound * k, Int32(r.count), Int32(k), Int32(k),
-                q + r.lowerBound * ldq, Int32(ldq), aScale + r.lowerBound, aZero + r.lowerBound)
+                q + r.lowerBound * ldq, Int32(ldq), aScale + r.lowerBound, aZero + r.lowerBound,
+                aOffset + r.lowerBound)
         }
         let flags = (accumulate ? PK_ACCUMULATE : 0)
             | (activation == .relu ? PK_RELU : 0)
@@ -168,7 +171,7 @@ package enum Int8GEMM {
         BLAS.forPanels(m: rows, n: nOut, k: k) { rs, cs in
             pk_gemm_u8s8(
                 variant, q + rs.lowerBound * ldq, Int32(ldq), aScale + rs.lowerBound,
-                aZero + rs.lowerBound, Int32(rs.count), w.packed, w.columnSums, w.scales, Int32(k),
+                aZero + rs.lowerBound, aOffset + rs.lowerBound, Int32(rs.count), w.packed, w.columnSums, w.scales, Int32(k),
                 Int32(cs.lowerBound), Int32(cs.upperBound), b, o + rs.lowerBound * nOut,
                 Int32(nOut), flags)
         }
