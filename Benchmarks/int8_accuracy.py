@@ -72,9 +72,13 @@ def onnx_errors(model_dir: Path, clip: Path, threads: int) -> dict:
                     "encoderNode": enc_name}
     f, q = out["fp32"], out["int8"]
     same = f["tokens"] == q["tokens"]
+    n = f["tokens"]
+    centred = lambda lp: lp - lp.mean(axis=-1, keepdims=True)  # noqa: E731  (log_softmax undone up to a constant)
     return {"clip": clip.name, "encoderNode": f["encoderNode"], "tokensFp32": f["tokens"], "tokensInt8": q["tokens"],
             "encoderRelRMS": rel_rms(q["encoder"], f["encoder"]),
-            "logitsRelRMS": rel_rms(q["logits"][:, : f["tokens"]], f["logits"][:, : f["tokens"]]) if same else None,
+            # The export's "logits" are log_softmax outputs.
+            "logProbsRelRMS": rel_rms(q["logits"][:, :n], f["logits"][:, :n]) if same else None,
+            "centredLogitsRelRMS": rel_rms(centred(q["logits"][:, :n]), centred(f["logits"][:, :n])) if same else None,
             "tokensEqual": bool(same and (np.argmax(q["logits"][0, : f["tokens"]], -1)
                                           == np.argmax(f["logits"][0, : f["tokens"]], -1)).all())}
 
@@ -110,11 +114,12 @@ def main() -> int:
             rows.append({"engine": "ours int8 vs fp32", **r})
             print(json.dumps(rows[-1]), flush=True)
     (results / "int8-accuracy.json").write_text(json.dumps(rows, indent=1))
-    print("| engine | clip | encoder rel. RMS | logits rel. RMS | tokens fp32 / int8 | same argmax |")
-    print("|---|---|---:|---:|---|---|")
+    print("| engine | clip | encoder rel. RMS | log-probs rel. RMS | centred logits rel. RMS | tokens fp32 / int8 | same ids |")
+    print("|---|---|---:|---:|---:|---|---|")
+    f4 = lambda x: f"{x:.4f}" if x is not None else "– (token counts differ)"  # noqa: E731
     for r in rows:
-        lg = f"{r['logitsRelRMS']:.4f}" if r.get("logitsRelRMS") is not None else "– (token counts differ)"
-        print(f"| {r['engine']} | {r['clip']} | {r['encoderRelRMS']:.4f} | {lg} | {r['tokensFp32']} / {r['tokensInt8']} | "
+        print(f"| {r['engine']} | {r['clip']} | {r['encoderRelRMS']:.4f} | {f4(r.get('logProbsRelRMS'))} | "
+              f"{f4(r.get('centredLogitsRelRMS'))} | {r['tokensFp32']} / {r['tokensInt8']} | "
               f"{'yes' if r['tokensEqual'] else 'no'} |")
     return 0
 

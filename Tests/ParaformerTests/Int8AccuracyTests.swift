@@ -15,7 +15,13 @@ final class Int8AccuracyTests: XCTestCase {
         var tokensFp32: Int
         var tokensInt8: Int
         var encoderRelRMS: Double
+        /// Raw decoder logits.
         var logitsRelRMS: Double?
+        /// log_softmax of the logits (what FunASR's ONNX export outputs).
+        var logProbsRelRMS: Double?
+        /// Logits minus their row mean (invariant to log_softmax: comparable with the ONNX
+        /// model's output treated the same way).
+        var centredLogitsRelRMS: Double?
         var tokensEqual: Bool
     }
 
@@ -28,6 +34,22 @@ final class Int8AccuracyTests: XCTestCase {
         return (num / max(den, 1e-30)).squareRoot()
     }
 
+    /// Each row of V values transformed by `f` (row → row).
+    static func rows(_ x: [Float], _ v: Int, _ f: ([Double]) -> [Double]) -> [Float] {
+        stride(from: 0, to: x.count, by: v).flatMap { i in f(x[i..<(i + v)].map(Double.init)).map(Float.init) }
+    }
+
+    static func logSoftmax(_ r: [Double]) -> [Double] {
+        let m = r.max() ?? 0
+        let lse = m + Foundation.log(r.reduce(0) { $0 + Foundation.exp($1 - m) })
+        return r.map { $0 - lse }
+    }
+
+    static func centred(_ r: [Double]) -> [Double] {
+        let mean = r.reduce(0, +) / Double(max(r.count, 1))
+        return r.map { $0 - mean }
+    }
+
     static func measure(fp32 fp32Path: String, int8 int8Path: String, clip: URL) throws -> Errors {
         let f = try GGUFFile(path: fp32Path)
         let q = try GGUFFile(path: int8Path)
@@ -38,10 +60,15 @@ final class Int8AccuracyTests: XCTestCase {
         let a = mf.run([features], keepIntermediates: true, Workspace())[0]
         let b = mq.run([features], keepIntermediates: true, Workspace())[0]
         let sameCount = a.tokenIds.count == b.tokenIds.count
+        let v = mf.hparams.vocabSize
         return Errors(
             clip: clip.lastPathComponent, frames: a.frames, tokensFp32: a.tokenIds.count,
             tokensInt8: b.tokenIds.count, encoderRelRMS: relativeRMS(b.encoderOut!, a.encoderOut!),
             logitsRelRMS: sameCount ? relativeRMS(b.logits!, a.logits!) : nil,
+            logProbsRelRMS: sameCount
+                ? relativeRMS(rows(b.logits!, v, logSoftmax), rows(a.logits!, v, logSoftmax)) : nil,
+            centredLogitsRelRMS: sameCount
+                ? relativeRMS(rows(b.logits!, v, centred), rows(a.logits!, v, centred)) : nil,
             tokensEqual: a.tokenIds == b.tokenIds)
     }
 
