@@ -199,7 +199,7 @@ public final class RecognitionStream {
     /// Forgets the utterance (all caches), ready for a new one with the same options.
     public func reset() {
         frontend.reset()
-        state = model.makeState(geometry)
+        model.reset(&state)
         pending.removeAll(keepingCapacity: true)
         tokens = []
         chunkCount = 0
@@ -244,7 +244,7 @@ public final class RecognitionStream {
                 Token(id: id, text: recognizer.tokens[id], startMs: lastFireFrame * frameMs, endMs: frame * frameMs))
             lastFireFrame = frame
         }
-        if final { state = model.makeState(geometry) }  // FunASR re-initialises its caches
+        if final { model.reset(&state) }  // FunASR re-initialises its caches
     }
 
     private func partial(since start: Int, chunks: Int) -> PartialResult {
@@ -267,21 +267,20 @@ extension Recognizer {
     /// FunASR's fake streaming (`paraformer_fake_streaming`): the streaming model run over
     /// whole audio in chunks, as `generate(input=file, is_final=True, chunk_size=…)` does.
     /// `text` is FunASR's text of all the tokens.
-    public func transcribeStreaming(
-        samples: [Float], sampleRate: Int, options: StreamingOptions = StreamingOptions()
-    ) throws -> RecognitionResult {
-        let wave = try frontend.waveform(samples: samples, sampleRate: sampleRate, source: "samples")
+    public func transcribeStreaming(_ input: AudioInput, options: StreamingOptions = StreamingOptions()) throws
+        -> RecognitionResult
+    {
+        let audio = try input.decoded(channel: self.options.channel)
+        return try fakeStreaming(samples: audio.samples, sampleRate: audio.sampleRate, source: audio.source, options: options)
+    }
+
+    func fakeStreaming(samples: [Float], sampleRate: Int, source: String, options: StreamingOptions) throws
+        -> RecognitionResult
+    {
+        let wave = try frontend.waveform(samples: samples, sampleRate: sampleRate, source: source)
         let stream = try makeStream(options: options)
         _ = try stream.accept(samples: wave)
         return try stream.finish()
-    }
-
-    /// Fake streaming of a sound file (any format libsndfile reads, any rate).
-    public func transcribeStreaming(file url: URL, options: StreamingOptions = StreamingOptions()) throws
-        -> RecognitionResult
-    {
-        let audio = try AudioDecoder.load(contentsOf: url, channel: self.options.channel)
-        return try transcribeStreaming(samples: audio.samples, sampleRate: audio.sampleRate, options: options)
     }
 
     /// The streaming view of the model (built per call; it holds only references).

@@ -47,7 +47,11 @@ package struct ModelFamily: Sendable {
 package enum ModelRegistry {
     /// Every family this build knows, in no particular order.
     package static let families: [ModelFamily] = [
-        ParaformerModel.family
+        ParaformerModel.family,
+        SeacoParaformerModel.family,
+        ContextualParaformerModel.family,
+        MFCCAModel.family,
+        CTTransformerModel.family,
     ]
 
     /// The metadata key that names a file's architecture (GGUF's own convention).

@@ -8,10 +8,14 @@ import ParaformerDataSet
 @main
 struct Main {
     static func main() {
+        let command = ParaformerRun.parseOrExit()
         // OpenBLAS reads its kernel choice only at load: restart with the preferred one.
-        let streaming = CommandLine.arguments.contains("--streaming")
-        BLASKernel.reexecWithPreferredKernel(workload: streaming ? .streaming : .offline)
-        ParaformerRun.main()
+        BLASKernel.reexecWithPreferredKernel(workload: command.streaming.streaming ? .streaming : .offline)
+        do {
+            try command.run()
+        } catch {
+            ParaformerRun.exit(withError: error)
+        }
     }
 }
 
@@ -35,17 +39,26 @@ struct ParaformerRun: ParsableCommand {
     var streaming: StreamingArguments
     @OptionGroup(title: "Data-set decoding (Kaldi wav.scp in, FunASR's 1best_recog out)")
     var dataSet: DataSetArguments
+    @OptionGroup(title: "Punctuation (CT-Transformer models)")
+    var punctuation: PunctuationArguments
 
     func validate() throws {
         if args.calibrateBlas || args.blasProbe { return }
+        if punctuation.text != nil || isPunctuationModel(args.model) { return }
         if !dataSet.isActive && args.files.isEmpty {
             throw ValidationError("Give at least one audio file, or --data-dir.")
         }
-        if streaming.streaming {
-            _ = try streaming.options()
-        } else if args.files.contains("-") {
+        if !streaming.streaming && args.files.contains("-") {
             throw ValidationError("Standard input (-) is read only with --streaming.")
         }
+    }
+
+    /// The library options of every mode (`makeOptions`).
+    var options: RecognizerOptions { makeOptions(from: args, streaming: streaming, dataSet: dataSet) }
+
+    /// --model, or the bundled model found by `DefaultModel`.
+    func modelPath() throws -> String {
+        try args.model ?? DefaultModel.path(streaming: streaming.streaming)
     }
 
     func run() throws {
@@ -58,21 +71,37 @@ struct ParaformerRun: ParsableCommand {
             try calibrateBLAS()
             return
         }
+        if punctuation.text != nil || isPunctuationModel(args.model) {
+            try runPunctuation(punctuation, model: args.model, threads: args.threads, json: args.json, timings: args.timings)
+            return
+        }
+        let mfcca = isMFCCAModel((try? modelPath()) ?? "")
+        if !mfcca && (args.beamSize != nil || args.ctcWeight != nil) {
+            throw ValidationError("--beam-size and --ctc-weight apply to MFCCA models only.")
+        }
+        if mfcca && args.hotword != nil {
+            throw ValidationError("--hotword applies to SeACo and Contextual Paraformer models, not MFCCA.")
+        }
         if dataSet.isActive {
             let status = try runDataSet(
-                dataSet, model: args.model, threads: args.threads, batchSize: args.batchSize, json: args.json)
+                dataSet, model: modelPath, options: options, json: args.json,
+                hotword: args.hotword,
+                mfccaSearch: mfcca ? (args.beamSize, args.ctcWeight) : nil)
             if status != 0 { throw ExitCode(status) }
             return
         }
+        if mfcca {
+            if try runMFCCA(args, model: try modelPath()) > 0 { throw ExitCode(1) }
+            return
+        }
         let recognizer: Recognizer
+        let hotwords: HotwordList?
         let clock = ContinuousClock()
         let loadStart = clock.now
         do {
-            var options = makeOptions(from: args)
-            // Live input: the first chunk should not wait for the weights to be paged in.
-            if streaming.streaming && (streaming.realtime || args.files.contains("-")) { options.preload = true }
-            recognizer = try Recognizer(modelPath: args.model, options: options)
-            if args.timings { printError("load: \(formatSeconds(clock.now - loadStart)), kernel \(recognizer.linearKernel), BLAS kernel \(BLAS.coreName), \(BLAS.threads) thread(s)") }
+            recognizer = try Recognizer(model: URL(fileURLWithPath: try modelPath()), options: options)
+            if args.timings { printError("load: \(formatSeconds(clock.now - loadStart)), kernel \(recognizer.linearKernel), BLAS kernel \(BLAS.coreName), \(options.threads ?? BLAS.threads) thread(s)") }
+            hotwords = try args.hotword.map { try recognizer.hotwords($0) }
         } catch {
             printError("error: \(error)")
             throw ExitCode(2)
@@ -98,16 +127,17 @@ struct ParaformerRun: ParsableCommand {
             }
             // One bad input must not sink its batch: on failure, decode the batch one by one.
             let results: [Result<RecognitionResult, Error>]
-            if let batch = try? recognizer.transcribe(batch: loaded.map(\.1)) {
+            if let batch = try? recognizer.transcribe(batch: loaded.map(\.1), hotwords: hotwords) {
                 results = batch.map { .success($0) }
             } else {
-                results = loaded.map { input in Result { try recognizer.transcribe(batch: [input.1])[0] } }
+                results = loaded.map { input in Result { try recognizer.transcribe(batch: [input.1], hotwords: hotwords)[0] } }
             }
             for ((path, _), r) in zip(loaded, results) {
                 let key = utteranceKey(path)
                 switch r {
                 case .success(let r):
-                    print(args.json ? jsonLine(key: key, r) : plainLine(key: key, r))
+                    // FunASR's result has a timestamp for Paraformer and SeACo, text only for Contextual.
+                    print(args.json ? jsonLine(key: key, r, streaming: !recognizer.reportsTimestamps) : plainLine(key: key, r))
                     if args.timings { printError(timingLine(key: key, r)) }
                 case .failure(let error):
                     printError("error: \(path): \(error)")

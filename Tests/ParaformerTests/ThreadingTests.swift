@@ -214,7 +214,9 @@ final class ThreadingTests: XCTestCase {
         }
         XCTAssertEqual(total, 400)
         if ProcessInfo.processInfo.activeProcessorCount >= 2 {
-            XCTAssertGreaterThan(offCaller, 100, "workers ran \(offCaller) of 400 parts")
+            // An idle machine gives the workers about half; one shared with other jobs (load 15
+            // on 2 cores, seen) still gave them 58-81. Above 20 shows the pool is working.
+            XCTAssertGreaterThan(offCaller, 20, "workers ran \(offCaller) of 400 parts")
         }
     }
 
@@ -223,17 +225,17 @@ final class ThreadingTests: XCTestCase {
         // other's count or the process default, also when they run at the same time.
         BLAS.setThreads(2)
         let model = ModelFixtures.path("tiny.gguf")
-        let one = try Recognizer(modelPath: model, options: RecognizerOptions(threads: 1))
-        let three = try Recognizer(modelPath: model, options: RecognizerOptions(threads: 3))
-        let plain = try Recognizer(modelPath: model)
+        let one = try Recognizer(model: URL(fileURLWithPath: model), options: RecognizerOptions(threads: 1))
+        let three = try Recognizer(model: URL(fileURLWithPath: model), options: RecognizerOptions(threads: 3))
+        let plain = try Recognizer(model: URL(fileURLWithPath: model))
         XCTAssertEqual(Parallel.threads, 2)
         XCTAssertEqual(one.withOwnThreads { Parallel.threads }, 1)
         XCTAssertEqual(three.withOwnThreads { Parallel.threads }, 3)
         XCTAssertEqual(plain.withOwnThreads { Parallel.threads }, 2)
         let audio = try AudioDecoder.load(contentsOf: URL(fileURLWithPath: ModelFixtures.path("audio/zh_short.wav")))
         let alone = [
-            try one.transcribe(samples: audio.samples, sampleRate: audio.sampleRate),
-            try three.transcribe(samples: audio.samples, sampleRate: audio.sampleRate),
+            try one.transcribe(.samples(audio.samples, sampleRate: audio.sampleRate)),
+            try three.transcribe(.samples(audio.samples, sampleRate: audio.sampleRate)),
         ]
         let seen = Mutex<[Set<Int>]>([[], []])
         let together = Mutex<[[RecognitionResult]]>([[], []])
@@ -243,7 +245,7 @@ final class ThreadingTests: XCTestCase {
                 let t = r.withOwnThreads { Parallel.threads }
                 seen.withLock { _ = $0[i % 2].insert(t) }
             }
-            if let result = try? r.transcribe(samples: audio.samples, sampleRate: audio.sampleRate) {
+            if let result = try? r.transcribe(.samples(audio.samples, sampleRate: audio.sampleRate)) {
                 together.withLock { $0[i % 2].append(result) }
             }
         }
@@ -264,8 +266,8 @@ final class ThreadingTests: XCTestCase {
         var texts: [String] = []
         var outputs: [ParaformerModel.Output] = []
         for t in [1, 3] {
-            let recognizer = try Recognizer(modelPath: model, options: RecognizerOptions(threads: t))
-            texts.append(try recognizer.transcribe(file: sample).text)
+            let recognizer = try Recognizer(model: URL(fileURLWithPath: model), options: RecognizerOptions(threads: t))
+            texts.append(try recognizer.transcribe(.file(sample)).text)
             let audio = try AudioDecoder.load(contentsOf: sample)
             let features = try recognizer.frontend.features(samples: audio.samples)
             outputs.append(recognizer.withOwnThreads { recognizer.model.run([features], keepIntermediates: true, Workspace())[0] })
