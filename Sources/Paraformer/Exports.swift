@@ -8,6 +8,7 @@
 @_exported import struct ParaformerCore.TimestampSpan
 @_exported import enum ParaformerCore.TimestampPredictor
 @_exported import struct ParaformerCore.TokenTable
+@_exported import enum ParaformerModels.UniASRDecodingMode
 @_exported import struct ParaformerCore.MultiChannelAudio
 @_exported import struct ParaformerModels.MFCCAConfig
 @_exported import struct ParaformerModels.MFCCASearchOptions
