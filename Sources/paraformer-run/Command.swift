@@ -112,7 +112,7 @@ struct ParaformerRun: ParsableCommand {
         let loadStart = clock.now
         do {
             recognizer = try Recognizer(model: URL(fileURLWithPath: try modelPath()), options: options)
-            if args.timings { printError("load: \(formatSeconds(clock.now - loadStart)), BLAS kernel \(BLAS.coreName), \(options.threads ?? BLAS.threads) thread(s)") }
+            if args.timings { printError("load: \(formatSeconds(clock.now - loadStart)), kernel \(recognizer.linearKernel), BLAS kernel \(BLAS.coreName), \(options.threads ?? BLAS.threads) thread(s)") }
             hotwords = try args.hotword.map { try recognizer.hotwords($0) }
         } catch {
             printError("error: \(error)")
