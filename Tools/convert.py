@@ -142,6 +142,12 @@ def convert(model_dir: Path, out: Path, dtype: str = "f32", checkpoint: Path | N
     if not (model_dir / "config.yaml").exists():
         raise ConvertError(f"{model_dir}: no config.yaml")
     cfg = fo.load_config(model_dir)
+    if cfg["model"] == "FsmnVADStreaming":  # FSMN-VAD: its own converter (Weights/FORMAT.md)
+        import convert_fsmn_vad
+        try:
+            return convert_fsmn_vad.convert(model_dir, out, dtype, checkpoint, quiet)
+        except convert_fsmn_vad.ConvertError as e:
+            raise ConvertError(str(e)) from e
     tokens = fo.tokens_for(model_dir, cfg)
     if not (model_dir / "am.mvn").exists():
         raise ConvertError(f"{model_dir}: no am.mvn")

@@ -1,0 +1,320 @@
+import Foundation
+
+/// One speech segment, in milliseconds from the start of the audio: FunASR's `[start, end]`.
+public struct SpeechSegment: Sendable, Codable, Equatable, Hashable {
+    public var startMs: Int
+    public var endMs: Int
+    public init(startMs: Int, endMs: Int) {
+        self.startMs = startMs
+        self.endMs = endMs
+    }
+    /// Length in milliseconds.
+    public var durationMs: Int { endMs - startMs }
+}
+
+/// A streaming VAD event, FunASR's `[beg, -1]` (a segment opened), `[-1, end]` (it closed) or
+/// `[beg, end]` (both within one call).
+public struct VADEvent: Sendable, Codable, Equatable, Hashable {
+    /// Start of the segment in ms when this event opens it.
+    public var startMs: Int?
+    /// End of the segment in ms when this event closes it.
+    public var endMs: Int?
+    public init(startMs: Int?, endMs: Int?) {
+        self.startMs = startMs
+        self.endMs = endMs
+    }
+    /// FunASR's pair, −1 for a side not in this event.
+    public var pair: [Int] { [startMs ?? -1, endMs ?? -1] }
+}
+
+/// How segments are cut. The defaults are FunASR 1.4.16's: the dynamic silence schedule is on
+/// unless `maxEndSilenceTime` is given.
+public struct VADOptions: Sendable, Equatable {
+    /// One step of the dynamic schedule: while the accumulated speech is at most `upToMs`,
+    /// `silenceMs` of silence ends a segment.
+    public struct SilenceStep: Sendable, Equatable {
+        public var upToMs: Double
+        public var silenceMs: Int
+        public init(upToMs: Double, silenceMs: Int) {
+            self.upToMs = upToMs
+            self.silenceMs = silenceMs
+        }
+    }
+
+    /// FunASR 1.4.16's `DEFAULT_SILENCE_SCHEDULE` (used offline and streaming).
+    public static let funasrSchedule: [SilenceStep] = [
+        .init(upToMs: 10000, silenceMs: 2000), .init(upToMs: 20000, silenceMs: 1000),
+        .init(upToMs: 30000, silenceMs: 800), .init(upToMs: 40000, silenceMs: 600),
+        .init(upToMs: 50000, silenceMs: 400), .init(upToMs: 60000, silenceMs: 200),
+        .init(upToMs: .infinity, silenceMs: 100),
+    ]
+
+    /// FunASR's `max_end_silence_time` (ms): the silence that ends a segment. Giving it turns the
+    /// dynamic schedule off (as in FunASR); `nil` keeps the model's value and the schedule.
+    public var maxEndSilenceTime: Int?
+    /// FunASR's `dynamic_silence`; `nil` means "on unless `maxEndSilenceTime` is given".
+    public var dynamicSilence: Bool?
+    /// The schedule when dynamic silence is on.
+    public var silenceSchedule: [SilenceStep]
+    /// FunASR's `speech_noise_thres` override (the schedule sets 0.5 whenever it is active).
+    public var speechNoiseThreshold: Double?
+    /// FunASR's `chunk_size` (ms): audio is analysed in pieces of this length, and the schedule
+    /// advances once per piece. 60000 offline (FunASR's default); streaming callers use
+    /// FunASR's streaming value (200 in its examples).
+    public var chunkSizeMs: Int
+
+    public init(maxEndSilenceTime: Int? = nil, dynamicSilence: Bool? = nil,
+                silenceSchedule: [SilenceStep] = VADOptions.funasrSchedule,
+                speechNoiseThreshold: Double? = nil, chunkSizeMs: Int = 60000) {
+        self.maxEndSilenceTime = maxEndSilenceTime
+        self.dynamicSilence = dynamicSilence
+        self.silenceSchedule = silenceSchedule
+        self.speechNoiseThreshold = speechNoiseThreshold
+        self.chunkSizeMs = chunkSizeMs
+    }
+
+    /// Whether the dynamic schedule runs.
+    public var usesDynamicSilence: Bool { dynamicSilence ?? (maxEndSilenceTime == nil) }
+
+    func validate() throws {
+        guard chunkSizeMs >= 1 && chunkSizeMs <= 3_600_000 else {
+            throw ParaformerError.invalidOption(name: "chunkSizeMs", reason: "\(chunkSizeMs) is not between 1 and 3600000 ms")
+        }
+        if let m = maxEndSilenceTime, m < 0 || m > 10_000_000 {
+            throw ParaformerError.invalidOption(name: "maxEndSilenceTime", reason: "\(m) is not between 0 and 10000000 ms")
+        }
+        if let t = speechNoiseThreshold, !t.isFinite {
+            throw ParaformerError.invalidOption(name: "speechNoiseThreshold", reason: "\(t) is not a finite number")
+        }
+        if usesDynamicSilence && silenceSchedule.isEmpty {
+            throw ParaformerError.invalidOption(name: "silenceSchedule", reason: "it is empty")
+        }
+    }
+}
+
+/// FSMN-VAD (FunASR's `FsmnVADStreaming`): finds the speech segments of audio, offline or
+/// chunk by chunk, exactly as FunASR 1.4.16 does.
+///
+/// Read-only after `init` and safe to share: every `detect` call and every `VADStream` has its
+/// own state.
+/// ```swift
+/// let vad = try VoiceActivityDetector(modelPath: "fsmn-vad.gguf")
+/// for s in try vad.detect(file: URL(fileURLWithPath: "talk.wav")) { print(s.startMs, s.endMs) }
+/// ```
+public final class VoiceActivityDetector: @unchecked Sendable {
+    /// The model's configuration.
+    public let configuration: FSMNVADConfiguration
+    let encoder: FSMNEncoder
+    let frontend: OfflineFrontend
+    let file: GGUFFile
+
+    /// Loads (memory-maps) an FSMN-VAD GGUF file and binds every tensor.
+    /// - Throws: `ParaformerError` naming what is wrong with the file.
+    public init(modelPath: String) throws {
+        file = try GGUFFile(path: modelPath)
+        let c = try FSMNVADConfiguration(file)
+        configuration = c
+        let store = WeightStore(file, linearLayout: .outIn)
+        encoder = try FSMNEncoder(store, config: c)
+        try store.checkAllUsed()
+        frontend = try OfflineFrontend(
+            cmvnShift: c.cmvnShift, cmvnScale: c.cmvnScale, lfrM: c.lfrM, lfrN: c.lfrN,
+            fbank: FbankOptions(sampleRate: c.sampleRate, numMelBins: c.nMels,
+                                frameLengthMs: Double(c.frameLengthMs), frameShiftMs: Double(c.frameShiftMs)))
+    }
+
+    /// The rate the detector analyses (16000 for the released model).
+    public var sampleRate: Int { configuration.sampleRate }
+
+    /// The segments of mono samples in [-1, 1] at `sampleRate` (resampled to the model's rate),
+    /// FunASR's offline `generate(input=...)[0]["value"]`.
+    public func detect(samples: [Float], sampleRate rate: Int, options: VADOptions = VADOptions()) throws
+        -> [SpeechSegment]
+    {
+        try options.validate()
+        if samples.isEmpty { return [] }
+        let wave = try frontend.waveform(samples: samples, sampleRate: rate)
+        let stream = try VADStream(detector: self, options: options, streamingEvents: false)
+        return try stream.segments(wave, isFinal: true)
+    }
+
+    /// The segments of a sound file (any format libsndfile reads, any rate; channels averaged).
+    public func detect(file url: URL, options: VADOptions = VADOptions()) throws -> [SpeechSegment] {
+        let audio = try AudioDecoder.load(contentsOf: url)
+        return try detect(samples: audio.samples, sampleRate: audio.sampleRate, options: options)
+    }
+
+    /// A stream for chunked input at the model's rate (FunASR's `generate(..., cache=, is_final=)`
+    /// with `chunk_size = options.chunkSizeMs`); events come out as segments open and close.
+    public func makeStream(options: VADOptions = VADOptions(chunkSizeMs: 200)) throws -> VADStream {
+        try options.validate()
+        return try VADStream(detector: self, options: options, streamingEvents: true)
+    }
+}
+
+/// The state of one VAD run over one audio stream (FunASR's `cache`): frontend caches, the
+/// FSMN memory, the state machine and the dynamic schedule. Not thread-safe; one per stream.
+///
+/// Each `accept` behaves as one FunASR `generate` call with that cache: the samples are
+/// appended to the leftover of the previous call and cut into `chunkSizeMs` pieces; a partial
+/// piece waits for the next call unless `isFinal`.
+public final class VADStream {
+    public let options: VADOptions
+    let detector: VoiceActivityDetector
+    /// FunASR's `is_streaming_input`: events ([beg,-1], [-1,end]) rather than whole segments.
+    let streamingEvents: Bool
+    private let frontend: OnlineFrontend
+    private var encoderState: FSMNEncoder.State
+    private var machine: VADStateMachine
+    private let ws = Workspace()
+    /// `cache["prev_samples"]`: the partial piece waiting for more audio.
+    private var pending: [Float] = []
+    /// Samples from `levelStart` on, for the frame levels (dB) of frames not yet analysed.
+    private var levelSamples: [Float] = []
+    private var levelStart = 0
+    /// VAD frames analysed so far (FunASR's `frm_cnt`).
+    private(set) var frameCount = 0
+    /// The dynamic schedule's accumulated speech and whether it is counting.
+    private var accumulatedMs = 0
+    private var inSpeech = false
+    private var finished = false
+    /// Samples consumed so far (at the model rate).
+    public private(set) var sampleCount = 0
+
+    init(detector: VoiceActivityDetector, options: VADOptions, streamingEvents: Bool) throws {
+        self.detector = detector
+        self.options = options
+        self.streamingEvents = streamingEvents
+        let c = detector.configuration
+        frontend = OnlineFrontend(frontend: detector.frontend)
+        encoderState = FSMNEncoder.State(config: c)
+        machine = VADStateMachine(
+            config: c, maxEndSilenceTime: options.maxEndSilenceTime ?? c.maxEndSilenceTime,
+            speechNoiseThreshold: options.speechNoiseThreshold ?? c.speechNoiseThres)
+    }
+
+    /// Feeds samples (mono, [-1, 1], at the detector's `sampleRate`).
+    /// - Parameter isFinal: the last call; it flushes everything and closes an open segment.
+    /// - Returns: FunASR's events of this call, in order.
+    /// - Throws: `.invalidAudio` for NaN or infinite samples, `.streamFinished` after a final call.
+    public func accept(samples: [Float], isFinal: Bool = false) throws -> [VADEvent] {
+        guard streamingEvents else { return try segments(samples, isFinal: isFinal).map { VADEvent(startMs: $0.startMs, endMs: $0.endMs) } }
+        return try run(samples, isFinal: isFinal).events
+    }
+
+    /// Flushes the stream (`accept(samples: [], isFinal: true)`).
+    public func finish() throws -> [VADEvent] { try accept(samples: [], isFinal: true) }
+
+    /// Offline use: whole segments as they complete (all remaining ones when final).
+    func segments(_ samples: [Float], isFinal: Bool) throws -> [SpeechSegment] {
+        try run(samples, isFinal: isFinal).segments
+    }
+
+    // FunASR: fsmn_vad_streaming/model.py FsmnVADStreaming.inference (the loop over pieces)
+    private func run(_ samples: [Float], isFinal: Bool) throws -> (events: [VADEvent], segments: [SpeechSegment]) {
+        guard !finished else { throw ParaformerError.streamFinished }
+        if let i = samples.firstIndex(where: { !$0.isFinite }) {
+            throw ParaformerError.invalidAudio(source: "VAD samples", reason: "sample \(i) is \(samples[i]) (NaN or infinite)")
+        }
+        finished = isFinal
+        let stride = options.chunkSizeMs * detector.configuration.sampleRate / 1000
+        var audio = pending
+        audio.append(contentsOf: samples)
+        // FunASR returns at once from a call without new samples, even a final one, and so
+        // never flushes the stream; here a final call always flushes (and an empty stream
+        // has nothing to flush).
+        if audio.isEmpty { return ([], []) }
+        let pieces = audio.count / stride + (isFinal ? 1 : 0)
+        var events: [VADEvent] = []
+        var segments: [SpeechSegment] = []
+        for i in 0..<pieces {
+            let last = isFinal && i == pieces - 1
+            let piece = Array(audio[(i * stride)..<min((i + 1) * stride, audio.count)])
+            let (e, s) = try process(piece, isFinal: last)
+            events += e
+            segments += s
+        }
+        let consumed = isFinal ? audio.count : (audio.count / stride) * stride
+        pending = Array(audio[consumed...])
+        return (events, segments)
+    }
+
+    /// One piece: schedule, features, scores, frame decisions, output.
+    private func process(_ piece: [Float], isFinal: Bool) throws -> ([VADEvent], [SpeechSegment]) {
+        let c = detector.configuration
+        let dynamic = options.usesDynamicSilence
+        if dynamic {
+            if machine.state == .inSpeechSegment || inSpeech {
+                accumulatedMs += options.chunkSizeMs
+                inSpeech = true
+            }
+            for step in options.silenceSchedule where Double(accumulatedMs) <= step.upToMs {
+                machine.maxEndSilenceThresholdMs = max(step.silenceMs - c.speechToSilTimeThres, 0)
+                machine.speechNoiseThreshold = 0.5
+                break
+            }
+        }
+        sampleCount += piece.count
+        levelSamples.append(contentsOf: piece)
+        let feats = try frontend.accept(samples: piece, isFinal: isFinal)  // [K, 400]
+        let k = feats.rows
+        guard k > 0 else { return ([], []) }  // FunASR's forward returns early: no decisions
+
+        // Frame levels over each frame's window of the raw waveform (FunASR ComputeDecibel).
+        let hop = c.frameShiftSamples
+        let win = c.frameLengthSamples
+        var decibels = [Double](repeating: 0, count: k)
+        levelSamples.withUnsafeBufferPointer { buf in
+            for j in 0..<k {
+                let start = (frameCount + j) * hop - levelStart
+                var sum: Float = 0
+                if start >= 0 && start + win <= buf.count {
+                    for i in 0..<win { sum += buf[start + i] * buf[start + i] }
+                }
+                decibels[j] = Double(10 * log10(sum + 0.000001))
+            }
+        }
+        let silencePdfs = c.silPdfIds
+        let block = 1024
+        var from = 0
+        while from < k {
+            let n = min(block, k - from)
+            let mark = ws.mark
+            let scores = encoder(feats.slice(from..<(from + n)))  // [n, V]
+            for j in 0..<n {
+                let row = scores.row(j)
+                var p = 0.0
+                for id in silencePdfs { p += Double(row[id]) }
+                let t = frameCount + from + j
+                let speech = machine.frameIsSpeech(silenceProbability: p, decibel: decibels[from + j])
+                machine.detect(isSpeech: speech, frame: t, isFinal: isFinal && from + j == k - 1)
+            }
+            ws.rewind(to: mark)
+            from += n
+        }
+        frameCount += k
+        // Keep only the samples from the next frame's window on.
+        let keepFrom = frameCount * hop - levelStart
+        if keepFrom > 0 {
+            let drop = min(keepFrom, levelSamples.count)
+            levelSamples.removeFirst(drop)
+            levelStart += drop
+        }
+        var events: [VADEvent] = []
+        var segments: [SpeechSegment] = []
+        if streamingEvents {
+            events = machine.takeEvents()
+        } else {
+            segments = machine.takeSegments(isFinal: isFinal)
+        }
+        if dynamic && !(events.isEmpty && segments.isEmpty) {
+            accumulatedMs = 0
+            inSpeech = false
+        }
+        return (events, segments)
+    }
+
+    private func encoder(_ x: Tensor) -> Tensor {
+        detector.encoder(x, state: &encoderState, ws)
+    }
+}
