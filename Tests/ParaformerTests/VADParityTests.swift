@@ -101,6 +101,12 @@ final class VADParityTests: XCTestCase {
             for k in 0..<head.cols { XCTAssertEqual(scores.row(t)[k], head.row(t)[k], accuracy: probabilityTolerance) }
         }
         XCTAssertEqual(expectedDb.count, feats.rows)
-        _ = expectedDb
+        let c = d.configuration
+        let db = Self.samples.withUnsafeBufferPointer {
+            VADStream.frameDecibels($0, firstFrameOffset: 0, frames: feats.rows, hop: c.frameShiftSamples, window: c.frameLengthSamples)
+        }
+        var worstDb = 0.0
+        for t in db.indices { worstDb = max(worstDb, abs(db[t] - Double(expectedDb[t]))) }
+        XCTAssertLessThan(worstDb, decibelTolerance)
     }
 }

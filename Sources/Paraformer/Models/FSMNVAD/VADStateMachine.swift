@@ -254,6 +254,14 @@ struct VADStateMachine {
         window.reset()
     }
 
+    /// The earliest frame a segment not yet handed out can start at: the open segment's start,
+    /// else `data_buf_start_frame` (a new segment never starts before it).
+    var earliestPendingFrame: Int {
+        var f = dataBufStartFrame
+        if offset < buffer.count { f = min(f, buffer[offset].startMs / config.frameInMs) }
+        return f
+    }
+
     // MARK: - Output
 
     /// FunASR's offline output after a chunk (`is_streaming_input` false): every complete

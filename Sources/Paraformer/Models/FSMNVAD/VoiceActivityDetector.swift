@@ -205,6 +205,10 @@ public final class VADStream {
     /// Flushes the stream (`accept(samples: [], isFinal: true)`).
     public func finish() throws -> [VADEvent] { try accept(samples: [], isFinal: true) }
 
+    /// The earliest sample (at the model rate, from the stream's start) that a segment not yet
+    /// returned can start at: audio before it will not be asked for again.
+    var earliestPendingSample: Int { machine.earliestPendingFrame * detector.configuration.frameShiftSamples }
+
     /// Offline use: whole segments as they complete (all remaining ones when final).
     func segments(_ samples: [Float], isFinal: Bool) throws -> [SpeechSegment] {
         try run(samples, isFinal: isFinal).segments
@@ -242,6 +246,8 @@ public final class VADStream {
     /// One piece: schedule, features, scores, frame decisions, output.
     private func process(_ piece: [Float], isFinal: Bool) throws -> ([VADEvent], [SpeechSegment]) {
         let c = detector.configuration
+        let hop = c.frameShiftSamples
+        let win = c.frameLengthSamples
         let dynamic = options.usesDynamicSilence
         if dynamic {
             if machine.state == .inSpeechSegment || inSpeech {
@@ -260,19 +266,8 @@ public final class VADStream {
         let k = feats.rows
         guard k > 0 else { return ([], []) }  // FunASR's forward returns early: no decisions
 
-        // Frame levels over each frame's window of the raw waveform (FunASR ComputeDecibel).
-        let hop = c.frameShiftSamples
-        let win = c.frameLengthSamples
-        var decibels = [Double](repeating: 0, count: k)
-        levelSamples.withUnsafeBufferPointer { buf in
-            for j in 0..<k {
-                let start = (frameCount + j) * hop - levelStart
-                var sum: Float = 0
-                if start >= 0 && start + win <= buf.count {
-                    for i in 0..<win { sum += buf[start + i] * buf[start + i] }
-                }
-                decibels[j] = Double(10 * log10(sum + 0.000001))
-            }
+        let decibels = levelSamples.withUnsafeBufferPointer {
+            Self.frameDecibels($0, firstFrameOffset: frameCount * hop - levelStart, frames: k, hop: hop, window: win)
         }
         let silencePdfs = c.silPdfIds
         let block = 1024
@@ -312,6 +307,21 @@ public final class VADStream {
             inSpeech = false
         }
         return (events, segments)
+    }
+
+    /// Each frame's level, FunASR's `ComputeDecibel`: 10·log10(Σ x² + 1e-6) over the frame's
+    /// window of the raw waveform ([-1, 1]), in float32 as NumPy computes it. Frame j starts at
+    /// `firstFrameOffset + j·hop` in `samples`.
+    static func frameDecibels(_ samples: UnsafeBufferPointer<Float>, firstFrameOffset: Int, frames: Int,
+                              hop: Int, window: Int) -> [Double] {
+        (0..<frames).map { j in
+            let start = firstFrameOffset + j * hop
+            var sum: Float = 0
+            if start >= 0 && start + window <= samples.count {
+                for i in start..<(start + window) { sum += samples[i] * samples[i] }
+            }
+            return Double(10 * log10(sum + 0.000001))
+        }
     }
 
     private func encoder(_ x: Tensor) -> Tensor {
