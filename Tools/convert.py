@@ -30,6 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import funasr_oracle as fo  # noqa: E402
 import gguf_layout  # noqa: E402
+import convert_punc  # noqa: E402
 
 
 class ConvertError(Exception):
@@ -147,6 +148,11 @@ def convert(model_dir: Path, out: Path, dtype: str = "f32", checkpoint: Path | N
         try:
             return convert_fsmn_vad.convert(model_dir, out, dtype, checkpoint, quiet)
         except convert_fsmn_vad.ConvertError as e:
+            raise ConvertError(str(e)) from e
+    if cfg["model"] in convert_punc.PUNC_ARCHITECTURES:  # punctuation: Tools/convert_punc.py
+        try:
+            return convert_punc.convert_punc(model_dir, out, dtype, checkpoint, quiet)
+        except convert_punc.ConvertError as e:
             raise ConvertError(str(e)) from e
     tokens = fo.tokens_for(model_dir, cfg)
     if not (model_dir / "am.mvn").exists():

@@ -32,9 +32,12 @@ struct ParaformerRun: ParsableCommand {
     var streaming: StreamingArguments
     @OptionGroup(title: "Data-set decoding (Kaldi wav.scp in, FunASR's 1best_recog out)")
     var dataSet: DataSetArguments
+    @OptionGroup(title: "Punctuation (CT-Transformer models)")
+    var punctuation: PunctuationArguments
 
     func validate() throws {
         if args.calibrateBlas || args.blasProbe { return }
+        if punctuation.text != nil || isPunctuationModel(args.model) { return }
         if !dataSet.isActive && args.files.isEmpty {
             throw ValidationError("Give at least one audio file, or --data-dir.")
         }
@@ -53,6 +56,10 @@ struct ParaformerRun: ParsableCommand {
         }
         if args.calibrateBlas {
             try calibrateBLAS()
+            return
+        }
+        if punctuation.text != nil || isPunctuationModel(args.model) {
+            try runPunctuation(punctuation, model: args.model, threads: args.threads, json: args.json, timings: args.timings)
             return
         }
         if dataSet.isActive {

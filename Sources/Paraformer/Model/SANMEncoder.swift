@@ -40,7 +40,12 @@ struct SANMEncoderLayer {
     }
 
     /// y = layer(x). x [B·T, in]; y [B·T, D]; y may be x when in == D (in place).
-    func callAsFunction(_ x: Tensor, layout: BatchLayout, into y: Tensor, _ ws: Workspace) {
+    /// `visibleKeys(r)`, when given, is how many leading keys query row r attends to (an
+    /// attention mask of prefixes: causal, or the punctuation model's `vad_mask`); one sequence.
+    func callAsFunction(
+        _ x: Tensor, layout: BatchLayout, into y: Tensor, _ ws: Workspace,
+        visibleKeys: ((Int) -> Int)? = nil
+    ) {
         let mark = ws.mark
         defer { ws.rewind(to: mark) }
         let rows = layout.rows
@@ -58,7 +63,23 @@ struct SANMEncoderLayer {
 
         // Multi-head attention, one sequence at a time over its valid frames.
         let ctx = ws.tensor([rows, d])  // [B·T, D]
-        for (b, n) in layout.lengths.enumerated() {
+        if let visibleKeys {
+            // Consecutive rows that see the same number of keys share one call.
+            let base = qkvOut.row(0)
+            var r0 = 0
+            while r0 < rows {
+                let keys = visibleKeys(r0)
+                var r1 = r0 + 1
+                while r1 < rows && visibleKeys(r1) == keys { r1 += 1 }
+                let q = base + r0 * 3 * d
+                Attention.multiHead(
+                    q: .init(data: q, stride: 3 * d), k: .init(data: base + d, stride: 3 * d),
+                    v: .init(data: base + 2 * d, stride: 3 * d), queries: r1 - r0, keys: keys,
+                    heads: heads, headDim: d / heads, context: ctx.row(r0), contextStride: d, ws)
+                r0 = r1
+            }
+        }
+        for (b, n) in layout.lengths.enumerated() where visibleKeys == nil {
             let base = qkvOut.row(b * layout.frames)
             Attention.multiHead(
                 q: .init(data: base, stride: 3 * d), k: .init(data: base + d, stride: 3 * d),

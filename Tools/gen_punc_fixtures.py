@@ -1,0 +1,348 @@
+#!/usr/bin/env python3
+"""Random-weight CT-Transformer punctuation models and FunASR's outputs on them (test fixtures).
+
+    ~/.venvs/funasr/bin/python Tools/gen_punc_fixtures.py [-o Tests/ParaformerTests/Fixtures/punc]
+        [--work /tmp/punc_models] [--bench-config]
+
+Writes into the output folder:
+  punc.gguf         CTTransformer (SANMEncoder, full attention), converted by Tools/convert.py
+  punc-ascii.gguf   the same weights with the ASCII punc_list of the GitHub template
+                    (['<unk>', '_', ',', '。', '?', '、']): no `，`/`？` rule ever fires
+  punc-nostop.gguf  the same weights with `。` and `？` never predicted, so that a long text is
+                    carried over window after window until FunASR's 200-word comma cut
+  punc-online.gguf  CTTransformerStreaming (SANMVadEncoder: causal FSMN sanm_shfit 5, causal
+                    attention, the last layer's vad_mask)
+  expected.json     FunASR's `text` and `punc_array` for every case, per model; for the
+                    streaming model, a sequence of calls sharing one cache (text, punc_array,
+                    pre_text after the call)
+
+Recipe (deterministic: torch.manual_seed, fixed texts):
+ 1. Vocabulary: <blank>, <s>, </s>, then Chinese characters, lower-case English words and a
+    few numbers, then <unk> (as ct-punc-c's char + English word vocabulary).
+ 2. The model is built by AutoModel(model="CTTransformer"/"CTTransformerStreaming", ...) from
+    the config below with FunASR's default init; every LayerNorm gets weight 1 + 0.2·N(0,1),
+    bias 0.1·N(0,1) (a port that ignores the affine part fails).
+ 3. The head (`decoder`) is scaled so that logits spread (std ≈ 3) and its bias is fitted
+    (a few rounds on the fixture texts) so that the classes occur roughly as
+    _ 55 %, ， 15 %, 。 14 %, ？ 7 %, 、 9 %, <unk> 0 %: punctuation varies, sentences end
+    inside long inputs, and windows are cut and carried over.
+ 4. FunASR's outputs are recorded with AutoModel.generate; the smallest top-1/top-2 logit
+    margin over every forward pass is printed (argmax parity needs it well above 1e-5).
+
+--bench-config additionally writes /tmp/punc_models/bench (ct-punc-c's exact architecture,
+256 dims, 8 heads, 4 blocks, with a small vocabulary) for speed measurements; not a fixture.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CHINESE = (
+    "你好世界今天天气很我们在这里吗欢迎大家来体验达摩院推出的语音识别模型是一个非常重要问题"
+    "他她它们说话时候中国人民学习工作生活没有什么为了可以就要会能看到出去回家吃饭喝水明天昨日"
+    "上午下年月号点分钟小时开始结束因为所以但是如果虽然还已经正在把被让给从向对于关和与或者"
+    "老师同学朋友公司电脑手机网络会议报告数据结果方法系统音频文本标点符号句子长短快慢高低好坏"
+)
+ENGLISH = (
+    "hello world we are here this is a test of the punctuation model it works well "
+    "today weather very good and you can see what happens when text gets long "
+    "speech recognition with paraformer on cpu runs fast i think so yes no maybe "
+    "please tell me how many words there"
+).split()
+NUMBERS = ["2024", "3", "100"]
+
+PUNC_LIST = ["<unk>", "_", "，", "。", "？", "、"]
+ASCII_PUNC_LIST = ["<unk>", "_", ",", "。", "?", "、"]
+TARGET = np.array([0.0, 0.55, 0.15, 0.14, 0.07, 0.09])
+
+
+def vocabulary():
+    chars = list(dict.fromkeys(CHINESE))
+    words = list(dict.fromkeys(ENGLISH))
+    return ["<blank>", "<s>", "</s>"] + chars + words + NUMBERS + ["<unk>"]
+
+
+def texts():
+    rng = random.Random(7)
+    chars = list(dict.fromkeys(CHINESE))
+    zh_long = "".join(rng.choice(chars) for _ in range(70))
+    zh_long = zh_long[:23] + " " + zh_long[23:51] + "  " + zh_long[51:]
+    en_long = " ".join(rng.choice(ENGLISH) for _ in range(55))
+    mix = []
+    for _ in range(14):
+        if rng.random() < 0.5:
+            mix.append("".join(rng.choice(chars) for _ in range(rng.randint(2, 6))))
+        else:
+            mix.append(" ".join(rng.choice(ENGLISH) for _ in range(rng.randint(1, 3))))
+    mix_long = " ".join(mix)
+    return {
+        "zh_long": zh_long,
+        "en_long": en_long,
+        "mix_long": mix_long,
+        "zh_very_long": "".join(rng.choice(chars) for _ in range(150)),
+        "recipe": "你好世界 hello world 今天天气很好 we are here",
+        "zh_short": "你好世界",
+        "en_short": "hello world",
+        "one_char": "好",
+        "one_word": "hello",
+        "two_words": "we are",
+        "oov": "龘靐齉 xyzzy Hello iPhone 你好 WORLD",
+        "capitals": "Hello World we ARE here iPhone today weather very good and we are here",
+        "digits": "2024年 3 apples 100个 today",
+        "fullwidth_punct": "你好，世界。今天天气很好？hello,world.",
+        "separators": "你好\u3000世界\thello\nworld\u00a0we\u2028are 今天",
+        "ascii_symbols": "hello_world it's 50% a+b=c 你好",
+        "blank": "  \t ",
+        "empty": "",
+    }
+
+
+def stream_calls():
+    rng = random.Random(11)
+    chars = list(dict.fromkeys(CHINESE))
+    long_call = "".join(rng.choice(chars) for _ in range(33)) + " " + " ".join(rng.choice(ENGLISH) for _ in range(8))
+    return [
+        "你好世界hello",
+        "world今天天气很好",
+        "我们在这里吗",
+        "we are here",
+        long_call,
+        "".join(rng.choice(chars) for _ in range(12)),
+        "hello",
+        "今天 iPhone world we are here 欢迎大家",
+        "".join(rng.choice(chars) for _ in range(25)),
+        "好",
+    ]
+
+
+def nostop_text():
+    rng = random.Random(5)
+    chars = list(dict.fromkeys(CHINESE))
+    pieces = []
+    for _ in range(60):
+        pieces.append("".join(rng.choice(chars) for _ in range(rng.randint(3, 6))))
+        if rng.random() < 0.2:
+            pieces.append(rng.choice(ENGLISH))
+    return " ".join(pieces)
+
+
+def model_conf(streaming: bool, dims: dict, punc_list):
+    return dict(
+        model="CTTransformerStreaming" if streaming else "CTTransformer",
+        model_conf=dict(punc_list=list(punc_list), embed_unit=dims["d"], att_unit=dims["d"],
+                        ignore_id=0, sentence_end_id=3),
+        encoder="SANMVadEncoder" if streaming else "SANMEncoder",
+        encoder_conf=dict(input_size=dims["d"], output_size=dims["d"], attention_heads=dims["heads"],
+                          linear_units=dims["ffn"], num_blocks=dims["blocks"], input_layer="pe",
+                          kernel_size=11, sanm_shfit=5 if streaming else 0, padding_idx=0),
+        tokenizer="CharTokenizer",
+        tokenizer_conf=dict(unk_symbol="<unk>"),
+    )
+
+
+def build(cfg: dict, vocab):
+    from funasr import AutoModel
+
+    kw = dict(cfg)
+    kw["tokenizer_conf"] = dict(cfg["tokenizer_conf"], token_list=vocab)
+    return AutoModel(device="cpu", disable_update=True, disable_pbar=True, log_level="ERROR", **kw)
+
+
+def perturb_norms(model):
+    with torch.no_grad():
+        for name, m in model.named_modules():
+            if isinstance(m, torch.nn.LayerNorm):
+                m.weight.copy_(1 + 0.2 * torch.randn_like(m.weight))
+                m.bias.copy_(0.1 * torch.randn_like(m.bias))
+
+
+class MarginProbe:
+    """Wraps punc_forward to record the smallest top-1/top-2 logit gap and optionally the raw
+    logits."""
+
+    def __init__(self, model):
+        self.model = model
+        self.original = model.punc_forward
+        self.min_margin = float("inf")
+        self.collected = []
+        probe = self
+
+        def wrapped(this, *args, **kwargs):
+            y, h = probe.original(*args, **kwargs)
+            flat = y.view(-1, y.shape[-1]).detach()
+            if flat.shape[0] > 0:
+                top = flat.topk(2, dim=1).values
+                probe.min_margin = min(probe.min_margin, float((top[:, 0] - top[:, 1]).min()))
+                probe.collected.append(flat.clone())
+            return y, h
+
+        model.punc_forward = types.MethodType(wrapped, model)
+
+
+def fit_head(am, calib_texts, streaming: bool):
+    """Scale the head and fit its bias so that the classes occur at TARGET rates."""
+    model = am.model
+    with torch.no_grad():
+        model.decoder.bias.zero_()
+    probe = MarginProbe(model)
+    cache = {}
+    for t in calib_texts:
+        if streaming:
+            am.generate(input=t, cache=cache, key="calib")
+        else:
+            am.generate(input=t, key="calib")
+    logits = torch.cat(probe.collected).numpy()
+    model.punc_forward = probe.original
+    gain = 3.0 / (logits.std() + 1e-9)
+    with torch.no_grad():
+        model.decoder.weight.mul_(gain)
+    logits = logits * gain
+    bias = np.zeros(len(TARGET))
+    bias[0] = -1e4
+    for _ in range(200):
+        pred = np.argmax(logits + bias, axis=1)
+        freq = np.bincount(pred, minlength=len(TARGET)) / len(pred)
+        for c in range(1, len(TARGET)):
+            bias[c] += 0.3 * (np.log(TARGET[c]) - np.log(freq[c] + 1e-3))
+    with torch.no_grad():
+        model.decoder.bias.copy_(torch.tensor(bias, dtype=torch.float32))
+    return freq
+
+
+def save_model_dir(am, cfg: dict, vocab, out_dir: Path):
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    with open(out_dir / "config.yaml", "w", encoding="utf-8") as f:
+        yaml.safe_dump(cfg, f, allow_unicode=True, sort_keys=False)
+    with open(out_dir / "tokens.json", "w", encoding="utf-8") as f:
+        json.dump(vocab, f, ensure_ascii=False)
+    torch.save(am.model.state_dict(), out_dir / "model.pt")
+
+
+def convert(model_dir: Path, gguf: Path):
+    subprocess.run([sys.executable, str(ROOT / "Tools" / "convert.py"), str(model_dir), "-o", str(gguf), "-q"],
+                   check=True)
+
+
+def offline_cases(am, cases: dict):
+    probe = MarginProbe(am.model)
+    out = []
+    for name, text in cases.items():
+        res = am.generate(input=text, key="t")
+        r = res[0] if res else {"text": "", "punc_array": None}
+        pa = r.get("punc_array")
+        pa = [] if pa is None else [int(x) for x in np.asarray(pa).reshape(-1)]
+        out.append(dict(name=name, input=text, text=r["text"], punc_array=pa))
+    am.model.punc_forward = probe.original
+    return out, probe.min_margin
+
+
+def streaming_cases(am, calls):
+    probe = MarginProbe(am.model)
+    cache = {}
+    out = []
+    for text in calls:
+        res = am.generate(input=text, cache=cache, key="t")
+        r = res[0]
+        pa = r.get("punc_array")
+        pa = [] if pa is None else [int(x) for x in np.asarray(pa).reshape(-1)]
+        out.append(dict(input=text, text=r["text"], punc_array=pa, pre_text=list(cache["pre_text"])))
+    am.model.punc_forward = probe.original
+    return out, probe.min_margin
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-o", "--output", type=Path, default=ROOT / "Tests/ParaformerTests/Fixtures/punc")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/punc_models"))
+    ap.add_argument("--bench-config", action="store_true")
+    a = ap.parse_args()
+    a.output.mkdir(parents=True, exist_ok=True)
+    vocab = vocabulary()
+    cases = texts()
+    expected = {"vocab_size": len(vocab)}
+    tiny = dict(d=32, heads=4, ffn=64, blocks=2)
+
+    # Offline model.
+    torch.manual_seed(0)
+    cfg = model_conf(False, tiny, PUNC_LIST)
+    am = build(cfg, vocab)
+    perturb_norms(am.model)
+    calib = [cases["zh_long"], cases["en_long"], cases["mix_long"], cases["zh_very_long"]]
+    freq = fit_head(am, calib, streaming=False)
+    print("offline class rates:", np.round(freq, 3))
+    save_model_dir(am, cfg, vocab, a.work / "punc")
+    convert(a.work / "punc", a.output / "punc.gguf")
+    results, margin = offline_cases(am, cases)
+    print(f"offline: min margin {margin:.4g}")
+    expected["punc"] = dict(model="punc.gguf", cases=results)
+
+    # Same weights, ASCII punc_list (the GitHub template's).
+    cfg_ascii = model_conf(False, tiny, ASCII_PUNC_LIST)
+    am.model.punc_list = list(ASCII_PUNC_LIST)
+    save_model_dir(am, cfg_ascii, vocab, a.work / "punc-ascii")
+    convert(a.work / "punc-ascii", a.output / "punc-ascii.gguf")
+    subset = {k: cases[k] for k in ("zh_long", "en_long", "mix_long", "recipe", "capitals")}
+    results, margin = offline_cases(am, subset)
+    print(f"ascii: min margin {margin:.4g}")
+    expected["punc-ascii"] = dict(model="punc-ascii.gguf", cases=results)
+    am.model.punc_list = list(PUNC_LIST)
+
+    # Same weights, 。 and ？ never predicted: long texts reach the 200-word comma cut.
+    with torch.no_grad():
+        am.model.decoder.bias[3] = -1e4
+        am.model.decoder.bias[4] = -1e4
+    save_model_dir(am, cfg, vocab, a.work / "punc-nostop")
+    convert(a.work / "punc-nostop", a.output / "punc-nostop.gguf")
+    results, margin = offline_cases(am, {"nostop_long": nostop_text(), "mix_long": cases["mix_long"]})
+    print(f"nostop: min margin {margin:.4g}")
+    expected["punc-nostop"] = dict(model="punc-nostop.gguf", cases=results)
+
+    # Streaming model.
+    torch.manual_seed(1)
+    online = dict(d=32, heads=4, ffn=64, blocks=3)
+    cfg_on = model_conf(True, online, PUNC_LIST)
+    ams = build(cfg_on, vocab)
+    perturb_norms(ams.model)
+    freq = fit_head(ams, calib + stream_calls(), streaming=True)
+    print("online class rates:", np.round(freq, 3))
+    save_model_dir(ams, cfg_on, vocab, a.work / "punc-online")
+    convert(a.work / "punc-online", a.output / "punc-online.gguf")
+    calls, margin = streaming_cases(ams, stream_calls())
+    print(f"online: min margin {margin:.4g}")
+    expected["punc-online"] = dict(model="punc-online.gguf", calls=calls)
+
+    with open(a.output / "expected.json", "w", encoding="utf-8") as f:
+        json.dump(expected, f, ensure_ascii=False, indent=1)
+    for name, m in expected.items():
+        if isinstance(m, dict):
+            for c in m.get("cases", m.get("calls", [])):
+                print(f"{name:12s} {c.get('name', '')!s:14s} {c['text']!r}")
+
+    if a.bench_config:
+        torch.manual_seed(2)
+        bench = dict(d=256, heads=8, ffn=1024, blocks=4)
+        cfg_b = model_conf(False, bench, PUNC_LIST)
+        amb = build(cfg_b, vocab)
+        fit_head(amb, calib, streaming=False)
+        save_model_dir(amb, cfg_b, vocab, a.work / "bench")
+        convert(a.work / "bench", a.work / "bench.gguf")
+        print("bench model:", a.work / "bench.gguf")
+
+
+if __name__ == "__main__":
+    main()
