@@ -394,12 +394,112 @@ def main(argv=None) -> int:
     m.add_argument("--seed", type=int, default=0)
     a = sub.add_parser("all")
     a.add_argument("--cache", type=Path, default=Path("/tmp/vad-cache"))
+    pp = sub.add_parser("pipeline")
+    pp.add_argument("--cache", type=Path, default=Path("/tmp/vad-cache"))
+    ss = sub.add_parser("synth", help="write a fixture's audio as a wav")
+    ss.add_argument("which", choices=["vad", "pipeline"])
+    ss.add_argument("out", type=Path)
     args = ap.parse_args(argv)
     if args.cmd == "model":
         build_model_dir(args.out_dir, args.seed)
+    elif args.cmd == "pipeline":
+        cmd_pipeline(args.cache)
+    elif args.cmd == "synth":
+        import soundfile as sf
+        if args.which == "vad":
+            xi = synth(vad_recipe(), [], 8)
+        else:
+            names = sorted(p.name for p in HELDOUT.glob("*.wav"))
+            xi = synth(pipeline_recipe(names), [read_clip(n) for n in names], 6, seed=777)
+        sf.write(str(args.out), xi, 16000, subtype="PCM_16")
     else:
         cmd_all(args.cache)
     return 0
+
+
+
+# --------------------------------------------------------------------------------------
+# pipeline (VAD -> ASR [-> punctuation]) with the bundled ASR model
+
+
+def asr_dir_from_gguf(gguf_path: Path, out_dir: Path) -> Path:
+    """Rebuild the FunASR model directory of a converted offline Paraformer GGUF (the bundled
+    Weights/paraformer-zh-small.gguf, made from Tools/train_offline.yaml): config.yaml (that
+    file's sections with the sizes from the GGUF), model.pt, am.mvn, tokens.json."""
+    import json
+
+    import gguf
+    import torch
+    import yaml
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from gguf_layout import read_field
+
+    r = gguf.GGUFReader(str(gguf_path))
+    f = r.fields
+    g = lambda k: read_field(f[k])  # noqa: E731
+    layout = g("paraformer.linear_layout") if "paraformer.linear_layout" in f else "out_in"
+    assert layout == "out_in", layout
+    with open(Path(__file__).resolve().parent / "train_offline.yaml") as fh:
+        cfg = yaml.safe_load(fh)
+    cfg.pop("train", None)
+    tokens = [str(t) for t in g("tokenizer.ggml.tokens")]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cfg["frontend_conf"]["cmvn_file"] = str(out_dir / "am.mvn")
+    cfg["tokenizer_conf"]["token_list"] = str(out_dir / "tokens.json")
+    with open(out_dir / "config.yaml", "w") as fh:
+        yaml.safe_dump(cfg, fh, sort_keys=False, allow_unicode=True)
+    with open(out_dir / "tokens.json", "w") as fh:
+        json.dump(tokens, fh, ensure_ascii=False)
+    fo.write_cmvn(out_dir / "am.mvn", np.array(g("paraformer.cmvn.shift"), np.float32),
+                  np.array(g("paraformer.cmvn.scale"), np.float32))
+    state = {t.name: torch.from_numpy(np.array(t.data, dtype=np.float32).reshape(
+        [int(x) for x in reversed(t.shape)])) for t in r.tensors}
+    torch.save(state, out_dir / "model.pt")
+    return out_dir
+
+
+def cmd_pipeline(cache: Path, punc_gguf_dir: Path | None = None) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    from funasr import AutoModel
+
+    asr_dir = asr_dir_from_gguf(REPO / "Weights" / "paraformer-zh-small.gguf", cache / "asr-small")
+    vad_dir = build_model_dir(cache / "vad-speech", seed=1, theta=PIPELINE_THETA)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import convert_fsmn_vad
+
+    convert_fsmn_vad.convert(vad_dir, FIXTURE_DIR / "vad-speech.gguf")
+    clip_names = sorted(p.name for p in HELDOUT.glob("*.wav"))
+    clips = [read_clip(n) for n in clip_names]
+    parts, noise = pipeline_recipe(clip_names), 6
+    xi = synth(parts, clips, noise, seed=777)
+    x = (xi.astype(np.float32) / 32768.0).astype(np.float32)
+    print(f"pipeline audio: {len(x) / 16000:.2f} s")
+    kw = dict(device="cpu", ncpu=1, disable_update=True, disable_pbar=True, log_level="ERROR")
+    import funasr.utils.fbank  # noqa: F401
+
+    am = AutoModel(model=str(asr_dir), frontend_conf={"dither": 0.0}, vad_model=str(vad_dir), **kw)
+    w = Writer(FIXTURE_DIR / "pipeline-cases.gguf", "pipeline")
+    write_recipe(w, parts, clip_names, noise, xi)
+    w.u32("fixture.synth_seed", 777)
+    saved = am.vad_model.vad_opts.max_end_silence_time
+    for name, extra in [("pipeline_dynamic", {}), ("pipeline_fixed800", dict(max_end_silence_time=800))]:
+        vad_segs = am.vad_model.inference  # noqa: F841  (kept for clarity)
+        res = am.generate(input=x, output_timestamp=True, **extra)
+        am.vad_model.vad_opts.max_end_silence_time = saved
+        segs = run_offline(AutoModel(model=str(vad_dir), **kw), x, **extra)
+        assert len(res) == 1, res
+        r = res[0]
+        print(name, len(segs), "segments;", r["text"][:80], "...", len(r["timestamp"]), "timestamps")
+        w.i32s(f"{name}.segments", flat(segs))
+        w.str(f"{name}.text", r["text"])
+        w.i32s(f"{name}.timestamp", flat(r["timestamp"]))
+    w.close()
+
+
+PIPELINE_THETA = 9.0
 
 
 if __name__ == "__main__":

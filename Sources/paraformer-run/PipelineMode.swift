@@ -82,12 +82,10 @@ func runVAD(model: String, files: [String], options: VADOptions, timings: Bool) 
 /// srt, vtt), decoded segment by segment as the file is read.
 func runPipeline(args: Arguments, pipeline p: PipelineArguments, recognizerOptions: RecognizerOptions) throws -> Int {
     let pipeline: SpeechPipeline
-    let punctuator: Punctuator?
     do {
         pipeline = try SpeechPipeline(
-            modelPath: args.model, vadModelPath: p.vadModel!, recognizerOptions: recognizerOptions,
-            options: PipelineOptions(vad: p.vadOptions))
-        punctuator = try p.puncModel.map { try Punctuator(modelPath: $0) }
+            modelPath: args.model, vadModelPath: p.vadModel!, puncModelPath: p.puncModel,
+            recognizerOptions: recognizerOptions, options: PipelineOptions(vad: p.vadOptions))
     } catch {
         printError("error: \(error)")
         throw ExitCode(2)
@@ -109,12 +107,11 @@ func runPipeline(args: Arguments, pipeline p: PipelineArguments, recognizerOptio
                 printError(String(format: "%@: %.1f / %.1f min of audio, RTF %.3f", key, read / 60, total / 60, elapsed / max(read, 1e-9)))
             })
             vadFree = (clock.now - t0).secondsValue
-            let output = try PipelineOutput(result: result, punctuator: punctuator)
             switch format {
-            case .text: print("\(key)\t\(output.text)")
-            case .json: print(output.jsonLine(key: key, sentenceInfo: p.sentenceInfo))
-            case .srt: print(output.subtitles(vtt: false), terminator: "")
-            case .vtt: print(output.subtitles(vtt: true), terminator: "")
+            case .text: print("\(key)\t\(result.text)")
+            case .json: print(pipelineJSONLine(key: key, result, sentenceInfo: p.sentenceInfo))
+            case .srt: print(subtitles(result.sentences, vtt: false), terminator: "")
+            case .vtt: print(subtitles(result.sentences, vtt: true), terminator: "")
             }
             if args.timings {
                 printError(String(format: "%@: audio %.2f s, %d segments, total %.3f s, RTF %.4f", key, result.duration,
@@ -126,4 +123,31 @@ func runPipeline(args: Arguments, pipeline p: PipelineArguments, recognizerOptio
         }
     }
     return failed
+}
+
+/// FunASR's result object of the pipeline: key, text, timestamp (and sentence_info on request).
+func pipelineJSONLine(key: String, _ r: PipelineResult, sentenceInfo: Bool) -> String {
+    func spans(_ t: [[Int]]) -> String { "[" + t.map { "[\($0[0]),\($0[1])]" }.joined(separator: ",") + "]" }
+    var line = "{\"key\":\(jsonString(key)),\"text\":\(jsonString(r.text)),\"timestamp\":\(spans(r.timestamps))"
+    if sentenceInfo {
+        let items = r.sentences.map {
+            "{\"text\":\(jsonString($0.text)),\"start\":\($0.startMs),\"end\":\($0.endMs),\"timestamp\":\(spans($0.timestamps))}"
+        }
+        line += ",\"sentence_info\":[" + items.joined(separator: ",") + "]"
+    }
+    return line + "}"
+}
+
+/// SubRip (`00:00:01,234`) or WebVTT (`00:00:01.234`, with its header) cues, one per sentence.
+func subtitles(_ sentences: [Sentence], vtt: Bool) -> String {
+    func time(_ ms: Int) -> String {
+        let ms = max(ms, 0)
+        return String(format: "%02d:%02d:%02d%@%03d", ms / 3_600_000, ms / 60000 % 60, ms / 1000 % 60, vtt ? "." : ",", ms % 1000)
+    }
+    var out = vtt ? "WEBVTT\n\n" : ""
+    for (i, s) in sentences.enumerated() {
+        if !vtt { out += "\(i + 1)\n" }
+        out += "\(time(s.startMs)) --> \(time(s.endMs))\n\(s.text)\n\n"
+    }
+    return out
 }

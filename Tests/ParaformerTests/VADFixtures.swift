@@ -26,7 +26,7 @@ enum VADFixtures {
     /// The int16 samples of a fixture's audio recipe, synthesised exactly as
     /// Tools/gen_vad_fixtures.py `synth` does (integer LCG noise, C-library sin), checked
     /// against the stored length and CRC-32.
-    static func audio(_ f: GGUFFile, file: StaticString = #filePath, line: UInt = #line) throws -> [Int16] {
+    static func audio(_ f: GGUFFile, seed: UInt32 = 12345, file: StaticString = #filePath, line: UInt = #line) throws -> [Int16] {
         let kinds = ints(f, "fixture.parts.kind")
         let a = ints(f, "fixture.parts.a")
         let b = ints(f, "fixture.parts.b")
@@ -40,7 +40,7 @@ enum VADFixtures {
             clips.append(buf.samples.map { Int16(($0 * 32768).rounded()) })
         }
         var out: [Int16] = []
-        var s: UInt32 = 12345
+        var s: UInt32 = seed
         for i in kinds.indices {
             var base: [Int] = []
             switch kinds[i] {

@@ -17,7 +17,8 @@ public struct TranscribedSegment: Sendable, Equatable {
 /// The transcript of a whole recording, FunASR's `AutoModel(model, vad_model).generate(...)`
 /// result: segment texts joined with single spaces, timestamps offset by each segment's start.
 public struct PipelineResult: Sendable, Equatable {
-    /// FunASR's `text`: the segments' texts joined with " " (in time order).
+    /// FunASR's `text`: the segments' texts joined with " " (in time order); with a punctuation
+    /// model, the punctuated text.
     public var text: String
     /// FunASR's `timestamp`: every word's `[start_ms, end_ms]` in the whole audio.
     public var timestamps: [[Int]]
@@ -25,6 +26,11 @@ public struct PipelineResult: Sendable, Equatable {
     public var segments: [TranscribedSegment]
     /// Seconds of audio (at the model rate).
     public var duration: Double
+    /// FunASR's `raw_text` (the space-joined ASR text) when punctuation was applied.
+    public var rawText: String?
+    /// The punctuation model's input and its `punc_array`, when punctuation was applied.
+    public var punctuationInput: String?
+    public var puncArray: [Int]?
 
     /// Joins per-segment transcripts exactly as `AutoModel.inference_with_vad` does.
     public init(segments: [TranscribedSegment], duration: Double) {
@@ -36,6 +42,29 @@ public struct PipelineResult: Sendable, Equatable {
 
     /// FunASR drops an utterance whose joined text is blank from its result list.
     public var isBlank: Bool { text.trimmingCharacters(in: .whitespaces).isEmpty }
+
+    /// Punctuates the joined text as `inference_with_vad` does (input: `joinForPunctuation`
+    /// of the segment texts; `text` becomes the punctuated text, `rawText` the unpunctuated).
+    public mutating func punctuate(with punctuator: Punctuator) {
+        guard !isBlank else { return }
+        let input = Self.joinForPunctuation(segments.map(\.text))
+        let r = punctuator.punctuate(input)
+        rawText = text
+        punctuationInput = input
+        puncArray = r.puncArray
+        text = r.text
+    }
+
+    /// FunASR's `sentence_info` (`generate(..., sentence_timestamp=True)`): with punctuation,
+    /// `timestamp_sentence` over the punctuation array (or the per-segment sentences when the
+    /// array does not align with the timestamps, as FunASR falls back); without punctuation
+    /// FunASR gives none, and this returns one sentence per segment (what subtitles need).
+    public var sentences: [Sentence] {
+        if isBlank { return [] }
+        guard let puncArray, let input = punctuationInput else { return Self.segmentSentences(segments) }
+        if puncArray.count != timestamps.count { return Self.segmentSentences(segments) }
+        return Self.timestampSentences(puncArray: puncArray, timestamps: timestamps, text: input)
+    }
 }
 
 /// Options of a `SpeechPipeline`.
@@ -61,9 +90,12 @@ public struct PipelineOptions: Sendable, Equatable {
 public final class SpeechPipeline: @unchecked Sendable {
     public let recognizer: Recognizer
     public let vad: VoiceActivityDetector
+    /// Restores punctuation in the joined text (FunASR's `punc_model`), when given.
+    public let punctuator: Punctuator?
     public let options: PipelineOptions
 
-    public init(recognizer: Recognizer, vad: VoiceActivityDetector, options: PipelineOptions = PipelineOptions()) throws {
+    public init(recognizer: Recognizer, vad: VoiceActivityDetector, punctuator: Punctuator? = nil,
+                options: PipelineOptions = PipelineOptions()) throws {
         try options.vad.validate()
         guard options.readBlockFrames >= 1 && options.readBlockFrames <= 1 << 26 else {
             throw ParaformerError.invalidOption(name: "readBlockFrames", reason: "\(options.readBlockFrames) is out of range")
@@ -74,15 +106,23 @@ public final class SpeechPipeline: @unchecked Sendable {
         }
         self.recognizer = recognizer
         self.vad = vad
+        self.punctuator = punctuator
         self.options = options
     }
 
-    /// Loads both models.
-    public convenience init(modelPath: String, vadModelPath: String,
+    /// Loads the models: ASR, VAD and (optionally) punctuation.
+    public convenience init(modelPath: String, vadModelPath: String, puncModelPath: String? = nil,
                             recognizerOptions: RecognizerOptions = RecognizerOptions(),
                             options: PipelineOptions = PipelineOptions()) throws {
         try self.init(recognizer: Recognizer(modelPath: modelPath, options: recognizerOptions),
-                      vad: VoiceActivityDetector(modelPath: vadModelPath), options: options)
+                      vad: VoiceActivityDetector(modelPath: vadModelPath),
+                      punctuator: puncModelPath.map { try Punctuator(modelPath: $0) }, options: options)
+    }
+
+    private func finish(_ segments: [TranscribedSegment], duration: Double) -> PipelineResult {
+        var r = PipelineResult(segments: segments, duration: duration)
+        if let punctuator { r.punctuate(with: punctuator) }
+        return r
     }
 
     /// Transcribes mono samples in [-1, 1] at `sampleRate`.
@@ -91,7 +131,7 @@ public final class SpeechPipeline: @unchecked Sendable {
         let session = try PipelineSession(pipeline: self)
         var segments = try session.feed(wave, isFinal: false)
         segments += try session.feed([], isFinal: true)
-        return PipelineResult(segments: segments, duration: Double(wave.count) / Double(vad.sampleRate))
+        return finish(segments, duration: Double(wave.count) / Double(vad.sampleRate))
     }
 
     /// Transcribes a sound file in bounded memory.
@@ -106,7 +146,7 @@ public final class SpeechPipeline: @unchecked Sendable {
             all.append($0)
             try onSegment?($0)
         }
-        return PipelineResult(segments: all, duration: duration)
+        return finish(all, duration: duration)
     }
 
     /// Decodes `url` block by block, calling `body` with each segment in time order.
@@ -121,9 +161,11 @@ public final class SpeechPipeline: @unchecked Sendable {
             // The resampler works on whole signals (torchaudio's numerics): other rates are
             // read whole, then cut as usual.
             let audio = try AudioDecoder.load(contentsOf: url, channel: channel)
-            let result = try transcribe(samples: audio.samples, sampleRate: audio.sampleRate)
-            for s in result.segments { try body(s) }
-            return result.duration
+            let wave = try vad.frontend.waveform(samples: audio.samples, sampleRate: audio.sampleRate)
+            let session = try PipelineSession(pipeline: self)
+            for s in try session.feed(wave, isFinal: false) { try body(s) }
+            for s in try session.feed([], isFinal: true) { try body(s) }
+            return Double(wave.count) / Double(rate)
         }
         let session = try PipelineSession(pipeline: self)
         var read = 0

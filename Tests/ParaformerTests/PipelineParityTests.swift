@@ -1,0 +1,86 @@
+import Foundation
+import XCTest
+
+@testable import Paraformer
+
+/// VAD → ASR against FunASR 1.4.16's `AutoModel(model, vad_model).generate(input,
+/// output_timestamp=True)` (Tools/gen_vad_fixtures.py pipeline): the bundled
+/// paraformer-zh-small and a loudness-detector FSMN-VAD on 173 s of held-out clips with pauses
+/// of many lengths. Text and timestamps must be identical.
+final class PipelineParityTests: XCTestCase {
+    static let weights = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Weights")
+
+    static var cases: GGUFFile!
+    static var samples: [Float] = []
+    static var pipeline: SpeechPipeline!
+
+    override class func setUp() {
+        super.setUp()
+        cases = try! GGUFFile(path: VADFixtures.path("pipeline-cases.gguf"))
+        samples = VADFixtures.floats(try! VADFixtures.audio(cases, seed: UInt32(VADFixtures.int(cases, "fixture.synth_seed"))))
+        // FunASR 1.4.16 passes the CIF arrays to its timestamp function swapped (README):
+        // parity needs its order.
+        let recognizer = try! Recognizer(
+            modelPath: weights.appendingPathComponent("paraformer-zh-small.gguf").path,
+            options: RecognizerOptions(threads: 1, timestampOrder: .funasr1416))
+        pipeline = try! SpeechPipeline(recognizer: recognizer, vad: VoiceActivityDetector(modelPath: VADFixtures.path("vad-speech.gguf")))
+    }
+
+    func check(_ key: String, options: VADOptions) throws {
+        let p = try SpeechPipeline(recognizer: Self.pipeline.recognizer, vad: Self.pipeline.vad, options: PipelineOptions(vad: options))
+        let r = try p.transcribe(samples: Self.samples, sampleRate: 16000)
+        XCTAssertEqual(r.segments.map(\.segment), VADFixtures.segments(Self.cases, "\(key).segments"), key)
+        XCTAssertEqual(r.text, Self.cases.metadata["\(key).text"]?.stringValue, key)
+        let ts = VADFixtures.ints(Self.cases, "\(key).timestamp")
+        XCTAssertEqual(r.timestamps.flatMap { $0 }, ts, key)
+        XCTAssertGreaterThan(r.segments.count, 10)
+    }
+
+    func testPipelineWithTheDynamicScheduleMatchesFunASR() throws {
+        try check("pipeline_dynamic", options: VADOptions())
+    }
+
+    func testPipelineReadingTheFileInBlocksMatchesFunASR() throws {
+        // The bounded-memory path: libsndfile blocks of 4096 frames, segments decoded as they close.
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-\(UUID().uuidString).wav")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try writeWAV(Self.samples, to: url)
+        let p = try SpeechPipeline(recognizer: Self.pipeline.recognizer, vad: Self.pipeline.vad,
+                                   options: PipelineOptions(vad: VADOptions(maxEndSilenceTime: 800), readBlockFrames: 4096))
+        var streamed: [TranscribedSegment] = []
+        let r = try p.transcribe(file: url, onSegment: { streamed.append($0) })
+        let key = "pipeline_fixed800"
+        XCTAssertEqual(r.segments.map(\.segment), VADFixtures.segments(Self.cases, "\(key).segments"))
+        XCTAssertEqual(r.text, Self.cases.metadata["\(key).text"]?.stringValue)
+        XCTAssertEqual(r.timestamps.flatMap { $0 }, VADFixtures.ints(Self.cases, "\(key).timestamp"))
+        XCTAssertEqual(streamed, r.segments)
+    }
+
+    func testAsyncSegmentsArriveInTimeOrder() async throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-\(UUID().uuidString).wav")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try writeWAV(Array(Self.samples[0..<(16000 * 30)]), to: url)
+        var last = -1
+        var n = 0
+        for try await s in Self.pipeline.segments(file: url) {
+            XCTAssertGreaterThan(s.segment.startMs, last)
+            last = s.segment.startMs
+            n += 1
+        }
+        XCTAssertGreaterThanOrEqual(n, 3)
+    }
+}
+
+/// 16-bit mono WAV at 16 kHz.
+func writeWAV(_ samples: [Float], to url: URL) throws {
+    var d = Data()
+    func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
+    func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
+    d.append(contentsOf: Array("RIFF".utf8)); u32(UInt32(36 + samples.count * 2))
+    d.append(contentsOf: Array("WAVEfmt ".utf8)); u32(16); u16(1); u16(1); u32(16000); u32(32000); u16(2); u16(16)
+    d.append(contentsOf: Array("data".utf8)); u32(UInt32(samples.count * 2))
+    for s in samples { u16(UInt16(bitPattern: Int16(max(-32768, min(32767, (s * 32768).rounded()))))) }
+    try d.write(to: url)
+}
