@@ -496,7 +496,47 @@ def cmd_pipeline(cache: Path, punc_gguf_dir: Path | None = None) -> None:
         w.i32s(f"{name}.segments", flat(segs))
         w.str(f"{name}.text", r["text"])
         w.i32s(f"{name}.timestamp", flat(r["timestamp"]))
+        texts = r["text"]
+
+    # With punctuation: a random CT-Transformer (Tools/gen_punc_fixtures.py's recipe) over the
+    # ASR vocabulary, its head fitted on the pipeline's own segment texts.
+    import gen_punc_fixtures as gp
+
+    torch.manual_seed(3)
+    vocab = ["<blank>", "<s>", "</s>"] + [t for t in read_tokens(asr_dir) if len(t) == 1] + ["<unk>"]
+    cfg = gp.model_conf(False, dict(d=32, heads=4, ffn=64, blocks=2), gp.PUNC_LIST)
+    pam = gp.build(cfg, vocab)
+    gp.perturb_norms(pam.model)
+    words = texts.split()
+    calib = [" ".join(words[i:i + 40]) for i in range(0, len(words), 40)]
+    freq = gp.fit_head(pam, calib, streaming=False)
+    print("punc class rates:", np.round(freq, 3))
+    gp.save_model_dir(pam, cfg, vocab, cache / "punc-pipeline")
+    gp.convert(cache / "punc-pipeline", FIXTURE_DIR / "punc-pipeline.gguf")
+    pk = dict(cfg)
+    pk.pop("model")
+    pk["tokenizer_conf"] = dict(cfg["tokenizer_conf"], token_list=vocab)
+    amp = AutoModel(model=str(asr_dir), frontend_conf={"dither": 0.0}, vad_model=str(vad_dir),
+                    punc_model=cfg["model"], punc_kwargs=pk, **kw)
+    amp.punc_model.load_state_dict(pam.model.state_dict())
+    saved = amp.vad_model.vad_opts.max_end_silence_time
+    for name, extra in [("punc_dynamic", {}), ("punc_fixed800", dict(max_end_silence_time=800))]:
+        res = amp.generate(input=x, output_timestamp=True, sentence_timestamp=True, **extra)
+        amp.vad_model.vad_opts.max_end_silence_time = saved
+        r = res[0]
+        sents = r.get("sentence_info", [])
+        print(name, r["text"][:80], "...", len(r["timestamp"]), "timestamps,", len(sents), "sentences")
+        w.str(f"{name}.text", r["text"])
+        w.i32s(f"{name}.timestamp", flat(r["timestamp"]))
+        w.strs(f"{name}.sentence_text", [x["text"] for x in sents] or ["-"])
+        w.i32s(f"{name}.sentence_start", [x["start"] for x in sents])
+        w.i32s(f"{name}.sentence_end", [x["end"] for x in sents])
+        w.i32s(f"{name}.sentence_words", [len(x["timestamp"]) for x in sents])
     w.close()
+
+
+def read_tokens(model_dir: Path):
+    return fo.load_tokens(model_dir / "tokens.json")
 
 
 PIPELINE_THETA = 9.0
