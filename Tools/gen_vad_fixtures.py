@@ -75,7 +75,11 @@ MODEL_CONF = dict(sample_rate=16000, detect_mode=1, snr_mode=0, max_end_silence_
 # model
 
 
-def build_model_dir(out_dir: Path, seed: int = 0, theta: float = 9.0) -> Path:
+RELEASED_ENCODER_CONF = dict(input_dim=400, input_affine_dim=140, fsmn_layers=4, linear_dim=250, proj_dim=128,
+                             lorder=20, rorder=0, lstride=1, rstride=0, output_affine_dim=140, output_dim=248)
+
+
+def build_model_dir(out_dir: Path, seed: int = 0, theta: float = 9.0, encoder_conf=None) -> Path:
     import torch
     import yaml
 
@@ -83,12 +87,13 @@ def build_model_dir(out_dir: Path, seed: int = 0, theta: float = 9.0) -> Path:
     import convert_fsmn_vad as cv
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    encoder_conf = encoder_conf or ENCODER_CONF
     cfg = dict(model="FsmnVADStreaming", model_conf=MODEL_CONF, encoder="FSMN",
-               encoder_conf=ENCODER_CONF, frontend="WavFrontendOnline", frontend_conf=FRONTEND_CONF)
+               encoder_conf=encoder_conf, frontend="WavFrontendOnline", frontend_conf=FRONTEND_CONF)
     with open(out_dir / "config.yaml", "w") as f:
         yaml.safe_dump(cfg, f, sort_keys=False, allow_unicode=True)
     rs = np.random.RandomState(seed)
-    D = ENCODER_CONF["input_dim"]
+    D = encoder_conf["input_dim"]
     shift = (-rs.uniform(8, 12, D)).astype(np.float32)
     scale = rs.uniform(0.15, 0.35, D).astype(np.float32)
     fo.write_cmvn(out_dir / "am.mvn", shift, scale)
@@ -392,6 +397,9 @@ def main(argv=None) -> int:
     m = sub.add_parser("model")
     m.add_argument("out_dir", type=Path)
     m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--released-size", action="store_true",
+                   help="the released model's sizes (140/250/128/248: 0.43 M parameters), for speed")
+    m.add_argument("--theta", type=float, default=9.0, help="loudness threshold (mean log-mel)")
     a = sub.add_parser("all")
     a.add_argument("--cache", type=Path, default=Path("/tmp/vad-cache"))
     pp = sub.add_parser("pipeline")
@@ -401,7 +409,8 @@ def main(argv=None) -> int:
     ss.add_argument("out", type=Path)
     args = ap.parse_args(argv)
     if args.cmd == "model":
-        build_model_dir(args.out_dir, args.seed)
+        build_model_dir(args.out_dir, args.seed, args.theta,
+                        RELEASED_ENCODER_CONF if args.released_size else None)
     elif args.cmd == "pipeline":
         cmd_pipeline(args.cache)
     elif args.cmd == "synth":
