@@ -1,6 +1,13 @@
 // swift-tools-version:5.9
 import PackageDescription
 
+// Layers, lowest first; each target imports only those below it:
+//   ParaformerCore      support types, tensor + kernels + BLAS, audio + features, GGUF + weights,
+//                       shared layers (SAN-M, FSMN, attention, FFN), text + timestamps
+//   ParaformerModels    one folder per model family + the registry (general.architecture)
+//   Paraformer          the public facade: Recognizer, RecognitionStream, options, results
+//   ParaformerDataSet   wav.scp / text lists, sharding, error rates
+//   paraformer-run, paraformer-bench, tests
 let package = Package(
     name: "Paraformer",
     products: [
@@ -22,23 +29,37 @@ let package = Package(
             name: "CSndfile", path: "Sources/CSndfile", pkgConfig: "sndfile",
             providers: [.apt(["libsndfile1-dev"]), .brew(["libsndfile"])]),
         .target(
-            name: "Paraformer",
+            name: "ParaformerCore",
             dependencies: ["COpenBLAS", "CFFTW", "CSndfile"],
+            path: "Sources/ParaformerCore"),
+        .target(
+            name: "ParaformerModels",
+            dependencies: ["ParaformerCore"],
+            path: "Sources/ParaformerModels"),
+        .target(
+            name: "Paraformer",
+            dependencies: ["ParaformerCore", "ParaformerModels"],
             path: "Sources/Paraformer"),
+        .target(
+            name: "ParaformerDataSet",
+            dependencies: ["Paraformer", "ParaformerCore"],
+            path: "Sources/ParaformerDataSet"),
         .executableTarget(
             name: "paraformer-run",
             dependencies: [
-                "Paraformer",
+                "Paraformer", "ParaformerCore", "ParaformerModels", "ParaformerDataSet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/paraformer-run"),
         .executableTarget(
             name: "ParaformerBench",
-            dependencies: ["Paraformer"],
+            dependencies: ["Paraformer", "ParaformerCore", "ParaformerModels"],
             path: "Benchmarks/ParaformerBench"),
         .testTarget(
             name: "ParaformerTests",
-            dependencies: ["Paraformer", "paraformer-run"],
+            dependencies: [
+                "Paraformer", "ParaformerCore", "ParaformerModels", "ParaformerDataSet", "paraformer-run",
+            ],
             path: "Tests/ParaformerTests",
             resources: [.copy("Fixtures")]),
     ]

@@ -136,7 +136,7 @@ def validate(cfg: dict, state: dict, vocab_size: int) -> None:
 
 
 def convert(model_dir: Path, out: Path, dtype: str = "f32", checkpoint: Path | None = None,
-            quiet: bool = False, linear_layout: str = "auto") -> None:
+            quiet: bool = False, linear_layout: str = "auto", jieba_dict: Path | None = None) -> None:
     import gguf
     import torch
 
@@ -151,7 +151,7 @@ def convert(model_dir: Path, out: Path, dtype: str = "f32", checkpoint: Path | N
             raise ConvertError(str(e)) from e
     if cfg["model"] in convert_punc.PUNC_ARCHITECTURES:  # punctuation: Tools/convert_punc.py
         try:
-            return convert_punc.convert_punc(model_dir, out, dtype, checkpoint, quiet)
+            return convert_punc.convert_punc(model_dir, out, dtype, checkpoint, quiet, jieba_dict)
         except convert_punc.ConvertError as e:
             raise ConvertError(str(e)) from e
     tokens = fo.tokens_for(model_dir, cfg)
@@ -229,10 +229,12 @@ def main(argv=None) -> int:
     ap.add_argument("--linear-layout", choices=["auto", *gguf_layout.LAYOUTS], default="auto",
                     help="how Linear weight matrices are stored: in_out (transposed, faster offline), "
                          "out_in (PyTorch's); auto: in_out for offline models, out_in for streaming")
+    ap.add_argument("--jieba-dict", type=Path, default=None,
+                    help="punctuation models with jieba: the main jieba dictionary (default: jieba's own)")
     ap.add_argument("-q", "--quiet", action="store_true")
     a = ap.parse_args(argv)
     try:
-        convert(a.model_dir, a.output, a.dtype, a.checkpoint, a.quiet, a.linear_layout)
+        convert(a.model_dir, a.output, a.dtype, a.checkpoint, a.quiet, a.linear_layout, a.jieba_dict)
     except (ConvertError, FileNotFoundError, ValueError) as e:
         print(f"convert.py: error: {e}", file=sys.stderr)
         return 1

@@ -10,10 +10,12 @@ against the state dict FunASR's own class builds from config.yaml (on the meta d
 Tensors keep their state-dict names and PyTorch shapes (Linear weights [out, in]). Metadata
 lives under `ct_punc.*`; the vocabulary under `tokenizer.ggml.tokens`.
 
-The large released model (`punc_ct-transformer_cn-en-common-vocab471067-large`) segments its
-input with jieba (`model_conf.jieba_usr_dict` / `jieba_usr_dict` in the directory). The engine
-does not implement jieba, so such a model is refused with a clear message rather than
-converted into a file that would punctuate differently from FunASR.
+The large released model (`punc_ct-transformer_cn-en-common-vocab471067-large`, "ct-punc")
+segments its input with jieba (`jieba_usr_dict` in the directory, or named by config.yaml).
+For it the converter loads jieba's main dictionary (the one bundled with jieba, or
+`--jieba-dict`) and the user dictionary exactly as FunASR does (`jieba.load_userdict`), and
+stores jieba's resulting prefix dictionary (`FREQ`: words and prefixes with their counts) and
+`total` under `ct_punc.jieba.*`, so the engine segments as jieba does without jieba.
 """
 
 from __future__ import annotations
@@ -50,10 +52,6 @@ def build_metadata(cfg: dict, tokens: list, name: str):
     tc = cfg.get("tokenizer_conf") or {}
     _need(cfg.get("encoder") == encoder,
           f"config.yaml: {model} needs encoder {encoder}, found {cfg.get('encoder')!r}")
-    _need(mc.get("jieba_usr_dict") is None and tc.get("jieba_usr_dict") is None,
-          "config.yaml sets jieba_usr_dict: word-level punctuation models that segment with "
-          "jieba (e.g. punc_ct-transformer_cn-en-common-vocab471067-large) are not supported; "
-          "use punc_ct-transformer_zh-cn-common-vocab272727-pytorch (ct-punc-c)")
     _need(enc.get("input_layer", "conv2d") == "pe",
           f"encoder_conf.input_layer must be 'pe', found {enc.get('input_layer')!r}")
     _need(enc.get("selfattention_layer_type", "sanm") == "sanm",
@@ -103,6 +101,37 @@ def build_metadata(cfg: dict, tokens: list, name: str):
     return arch, kv
 
 
+def find_jieba_user_dict(model_dir: Path, cfg: dict):
+    """The jieba user dictionary FunASR would load for this model, or None."""
+    mc = cfg.get("model_conf") or {}
+    for name in (cfg.get("jieba_usr_dict"), mc.get("jieba_usr_dict")):
+        if name:
+            p = Path(name)
+            p = p if p.is_absolute() else model_dir / p
+            _need(p.exists(), f"config.yaml names jieba_usr_dict {name}, which does not exist")
+            return p
+    p = model_dir / "jieba_usr_dict"
+    return p if p.exists() else None
+
+
+def jieba_metadata(user_dict: Path, main_dict: Path | None):
+    """jieba's prefix dictionary after load_userdict(user_dict), as FunASR leaves it."""
+    import jieba
+
+    jieba.setLogLevel(60)
+    tk = jieba.Tokenizer(str(main_dict)) if main_dict else jieba.Tokenizer()
+    tk.initialize()
+    tk.load_userdict(str(user_dict))
+    words = list(tk.FREQ.keys())
+    counts = [int(tk.FREQ[w]) for w in words]
+    _need(all(c >= 0 for c in counts), "jieba has negative word counts")
+    return [
+        ("ct_punc.jieba.words", "str[]", words),
+        ("ct_punc.jieba.counts", "u64[]", counts),
+        ("ct_punc.jieba.total", "u64", int(tk.total)),
+    ]
+
+
 def expected_shapes(cfg: dict, vocab_size: int):
     import torch
     import funasr  # noqa: F401
@@ -138,16 +167,17 @@ def validate(cfg: dict, state: dict, vocab_size: int) -> None:
 
 
 def convert_punc(model_dir: Path, out: Path, dtype: str = "f32", checkpoint: Path | None = None,
-                 quiet: bool = False) -> None:
+                 quiet: bool = False, jieba_dict: Path | None = None) -> None:
     import gguf
     import torch
 
     cfg = fo.load_config(model_dir)
-    if (model_dir / "jieba_usr_dict").exists():
-        cfg.setdefault("model_conf", {})
-        cfg["model_conf"] = dict(cfg["model_conf"] or {}, jieba_usr_dict=str(model_dir / "jieba_usr_dict"))
     tokens = fo.tokens_for(model_dir, cfg)
     arch, kv = build_metadata(cfg, tokens, model_dir.resolve().name)
+    user_dict = find_jieba_user_dict(model_dir, cfg)
+    if user_dict is not None:
+        _need(cfg["model"] == "CTTransformer", "jieba is used only by the offline CTTransformer")
+        kv += jieba_metadata(user_dict, jieba_dict)
     state = fo.load_state_dict(checkpoint or fo.find_checkpoint(model_dir))
     validate(cfg, state, len(tokens))
 
@@ -163,8 +193,12 @@ def convert_punc(model_dir: Path, out: Path, dtype: str = "f32", checkpoint: Pat
             w.add_int32(key, val)
         elif kind == "str":
             w.add_key_value(key, val, GT.STRING)
+        elif kind == "u64":
+            w.add_uint64(key, val)
         elif kind == "str[]":
             w.add_key_value(key, val, GT.ARRAY, sub_type=GT.STRING)
+        elif kind == "u64[]":
+            w.add_key_value(key, val, GT.ARRAY, sub_type=GT.UINT64)
         else:
             raise AssertionError(kind)
     for name in state:
@@ -185,4 +219,5 @@ def convert_punc(model_dir: Path, out: Path, dtype: str = "f32", checkpoint: Pat
         _need(tuple(back[name].data.shape) == tuple(t.shape), f"read back {name} with a different shape")
     if not quiet:
         n = sum(int(np.prod(t.shape)) for t in state.values())
-        print(f"{out}: {arch}, {len(state)} tensors, {n} parameters, vocab {len(tokens)}, {dtype}")
+        extra = f", jieba dictionary of {len(kv[-3][2])} entries" if user_dict is not None else ""
+        print(f"{out}: {arch}, {len(state)} tensors, {n} parameters, vocab {len(tokens)}, {dtype}{extra}")

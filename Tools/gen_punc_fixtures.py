@@ -2,7 +2,7 @@
 """Random-weight CT-Transformer punctuation models and FunASR's outputs on them (test fixtures).
 
     ~/.venvs/funasr/bin/python Tools/gen_punc_fixtures.py [-o Tests/ParaformerTests/Fixtures/punc]
-        [--work /tmp/punc_models] [--bench-config]
+        [--work /tmp/punc_models] [--bench-only]
 
 Writes into the output folder:
   punc.gguf         CTTransformer (SANMEncoder, full attention), converted by Tools/convert.py
@@ -10,6 +10,9 @@ Writes into the output folder:
                     (['<unk>', '_', ',', '。', '?', '、']): no `，`/`？` rule ever fires
   punc-nostop.gguf  the same weights with `。` and `？` never predicted, so that a long text is
                     carried over window after window until FunASR's 200-word comma cut
+  punc-jieba.gguf   a word-level CTTransformer whose input is segmented by jieba (as ct-punc):
+                    a small main dictionary (jieba.set_dictionary) plus a user dictionary
+                    (jieba_usr_dict, lines with and without counts), converted with --jieba-dict
   punc-online.gguf  CTTransformerStreaming (SANMVadEncoder: causal FSMN sanm_shfit 5, causal
                     attention, the last layer's vad_mask)
   expected.json     FunASR's `text` and `punc_array` for every case, per model; for the
@@ -29,7 +32,7 @@ Recipe (deterministic: torch.manual_seed, fixed texts):
  4. FunASR's outputs are recorded with AutoModel.generate; the smallest top-1/top-2 logit
     margin over every forward pass is printed (argmax parity needs it well above 1e-5).
 
---bench-config additionally writes /tmp/punc_models/bench (ct-punc-c's exact architecture,
+--bench-only writes only /tmp/punc_models/bench (ct-punc-c's exact architecture,
 256 dims, 8 heads, 4 blocks, with a small vocabulary) for speed measurements; not a fixture.
 """
 
@@ -265,12 +268,133 @@ def streaming_cases(am, calls):
     return out, probe.min_margin
 
 
+def vad_mask_matters(ams, calls) -> bool:
+    """Whether the calls' outputs change when SANMVadEncoder's vad_mask is all ones."""
+    import funasr.models.ct_transformer_streaming.encoder as enc
+
+    normal, _ = streaming_cases(ams, calls)
+    original = enc.vad_mask
+    enc.vad_mask = lambda size, vad_pos, device="cpu", dtype=torch.bool: torch.ones(
+        size, size, device=device, dtype=dtype)
+    try:
+        ablated, _ = streaming_cases(ams, calls)
+    finally:
+        enc.vad_mask = original
+    return normal != ablated
+
+
+# A small jieba main dictionary (word, count) and user dictionary for the word-level fixture.
+JIEBA_MAIN = [
+    ("你好", 300), ("世界", 400), ("今天", 500), ("天气", 450), ("今天天气", 20), ("很好", 380),
+    ("我们", 900), ("在这里", 60), ("这里", 420), ("欢迎", 350), ("大家", 600), ("体验", 120),
+    ("达摩院", 15), ("推出", 110), ("语音", 90), ("识别", 95), ("语音识别", 40), ("模型", 130),
+    ("非常", 700), ("重要", 500), ("问题", 650), ("一个", 2000), ("时候", 800), ("中国", 1200),
+    ("中国人", 300), ("人民", 900), ("学习", 700), ("工作", 900), ("生活", 800), ("没有", 1500),
+    ("什么", 1400), ("为了", 600), ("可以", 1300), ("明天", 300), ("上午", 200), ("下午", 210),
+    ("开始", 700), ("结束", 300), ("因为", 900), ("所以", 850), ("但是", 1000), ("如果", 800),
+    ("虽然", 300), ("已经", 900), ("正在", 400), ("老师", 500), ("同学", 450), ("朋友", 600),
+    ("公司", 700), ("电脑", 300), ("手机", 400), ("网络", 350), ("会议", 300), ("报告", 320),
+    ("数据", 500), ("结果", 600), ("方法", 550), ("系统", 650), ("音频", 60), ("文本", 80),
+    ("标点", 40), ("符号", 70), ("句子", 90), ("出去", 200), ("回家", 250), ("吃饭", 300),
+    ("喝水", 100), ("说话", 260), ("小时", 400), ("分钟", 380), ("关于", 500), ("或者", 600),
+    ("的", 30000), ("是", 20000), ("在", 15000), ("了", 18000), ("和", 12000), ("有", 10000),
+    ("我", 14000), ("他", 9000), ("她", 5000), ("来", 6000), ("去", 5000), ("说", 7000),
+    ("好", 6000), ("大", 5000), ("小", 4000), ("人", 8000), ("天", 3000), ("长", 2000),
+    ("年", 4000), ("月", 3000), ("号", 1000), ("点", 3000), ("个", 9000), ("对", 4000),
+]
+JIEBA_USER = [
+    "语音识别模型 10", "达摩院推出", "标点符号 5 n", "会议报告", "在这里吗 3", "中国人民 30 nt",
+    "吃饭喝水", "长短快慢 2",
+]
+JIEBA_ENGLISH = ["hello", "world", "we", "are", "here", "iphone", "model", "speech", "test", "and"]
+
+
+def jieba_texts():
+    rng = random.Random(13)
+    words = [w for w, _ in JIEBA_MAIN if len(w) > 1]
+    zh = "".join(rng.choice(words) for _ in range(45))
+    mix = []
+    for _ in range(16):
+        if rng.random() < 0.6:
+            mix.append("".join(rng.choice(words) for _ in range(rng.randint(1, 3))))
+        else:
+            mix.append(" ".join(rng.choice(JIEBA_ENGLISH) for _ in range(rng.randint(1, 2))))
+    return {
+        "recipe": "欢迎大家来体验达摩院推出的语音识别模型 hello world 欢迎",
+        "zh_long": zh,
+        "mix_long": " ".join(mix),
+        "user_words": "今天天气很好我们在这里吗 标点符号和会议报告 中国人民吃饭喝水 长短快慢",
+        "oov_and_digits": "龘靐齉 2024年3月 hello123你好 iPhone手机 Hello 我们的model是abc",
+        "english_only": "hello world we are here and speech model test",
+        "symbols": "你好+世界 a.b c-d 50% 今天_天气 ok",
+    }
+
+
+def jieba_fixture(a, expected):
+    """A word-level CTTransformer with jieba (as ct-punc): small main dictionary set with
+    jieba.set_dictionary, user dictionary loaded by FunASR (model_conf.jieba_usr_dict)."""
+    import jieba
+
+    work = a.work / "punc-jieba"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    main_dict = a.work / "jieba_main_dict.txt"
+    main_dict.write_text("".join(f"{w} {c}\n" for w, c in JIEBA_MAIN), encoding="utf-8")
+    (work / "jieba_usr_dict").write_text("\n".join(JIEBA_USER) + "\n", encoding="utf-8")
+    jieba.setLogLevel(60)
+    jieba.set_dictionary(str(main_dict))
+
+    chars = sorted({c for w, _ in JIEBA_MAIN for c in w})
+    multi = [w for w, _ in JIEBA_MAIN if len(w) > 1]
+    user = [ln.split()[0] for ln in JIEBA_USER]
+    # Leave a few dictionary words out of the vocabulary: they become <unk>.
+    vocab_words = [w for i, w in enumerate(multi + user) if i % 7 != 3]
+    vocab = ["<blank>", "<s>", "</s>"] + list(dict.fromkeys(chars + vocab_words + JIEBA_ENGLISH)) + ["<unk>"]
+
+    torch.manual_seed(3)
+    cfg = model_conf(False, dict(d=32, heads=4, ffn=64, blocks=2), PUNC_LIST)
+    kw = dict(cfg)
+    kw["model_conf"] = dict(cfg["model_conf"], jieba_usr_dict=str(work / "jieba_usr_dict"))
+    am = build(kw, vocab)
+    perturb_norms(am.model)
+    cases = jieba_texts()
+    freq = fit_head(am, list(cases.values()), streaming=False)
+    print("jieba class rates:", np.round(freq, 3))
+    tmp = a.work / "punc-jieba-tmp"
+    save_model_dir(am, cfg, vocab, tmp)  # config.yaml without the absolute path
+    for f in tmp.iterdir():
+        shutil.move(str(f), work / f.name)
+    tmp.rmdir()
+    subprocess.run([sys.executable, str(ROOT / "Tools" / "convert.py"), str(work), "-o",
+                    str(a.output / "punc-jieba.gguf"), "-q", "--jieba-dict", str(main_dict)], check=True)
+    results, margin = offline_cases(am, cases)
+    print(f"jieba: min margin {margin:.4g}")
+    for r in results:
+        from funasr.models.ct_transformer.utils import split_words
+        r["words"] = split_words(r["input"], jieba_usr_dict=am.model.jieba_usr_dict)
+    expected["punc-jieba"] = dict(model="punc-jieba.gguf", cases=results)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-o", "--output", type=Path, default=ROOT / "Tests/ParaformerTests/Fixtures/punc")
     ap.add_argument("--work", type=Path, default=Path("/tmp/punc_models"))
-    ap.add_argument("--bench-config", action="store_true")
+    ap.add_argument("--bench-only", action="store_true",
+                    help="only write the speed-test model (ct-punc-c's architecture) and time FunASR on it")
+    ap.add_argument("--only-jieba", action="store_true",
+                    help="only (re)write the jieba model and its entry of expected.json")
     a = ap.parse_args()
+    if a.bench_only:
+        return bench(a.work)
+    if a.only_jieba:
+        path = a.output / "expected.json"
+        expected = json.loads(path.read_text(encoding="utf-8"))
+        jieba_fixture(a, expected)
+        path.write_text(json.dumps(expected, ensure_ascii=False, indent=1), encoding="utf-8")
+        for c in expected["punc-jieba"]["cases"]:
+            print(f"{c['name']:14s} {c['text']!r} {c['words']}")
+        return
     a.output.mkdir(parents=True, exist_ok=True)
     vocab = vocabulary()
     cases = texts()
@@ -312,19 +436,31 @@ def main():
     print(f"nostop: min margin {margin:.4g}")
     expected["punc-nostop"] = dict(model="punc-nostop.gguf", cases=results)
 
-    # Streaming model.
+    # Streaming model. The last layer's attention is strengthened until the outputs depend on
+    # its vad_mask (the calls' results differ when the mask is replaced by all ones).
     torch.manual_seed(1)
     online = dict(d=32, heads=4, ffn=64, blocks=3)
     cfg_on = model_conf(True, online, PUNC_LIST)
     ams = build(cfg_on, vocab)
     perturb_norms(ams.model)
-    freq = fit_head(ams, calib + stream_calls(), streaming=True)
-    print("online class rates:", np.round(freq, 3))
+    last = ams.model.encoder.encoders[-1].self_attn
+    for attempt in range(8):
+        freq = fit_head(ams, calib + stream_calls(), streaming=True)
+        if vad_mask_matters(ams, stream_calls()):
+            break
+        with torch.no_grad():
+            last.linear_out.weight.mul_(2.0)
+            last.linear_q_k_v.weight.mul_(1.5)
+    else:
+        raise SystemExit("the streaming fixture does not depend on vad_mask")
+    print("online class rates:", np.round(freq, 3), "attention gain rounds:", attempt)
     save_model_dir(ams, cfg_on, vocab, a.work / "punc-online")
     convert(a.work / "punc-online", a.output / "punc-online.gguf")
     calls, margin = streaming_cases(ams, stream_calls())
     print(f"online: min margin {margin:.4g}")
     expected["punc-online"] = dict(model="punc-online.gguf", calls=calls)
+
+    jieba_fixture(a, expected)
 
     with open(a.output / "expected.json", "w", encoding="utf-8") as f:
         json.dump(expected, f, ensure_ascii=False, indent=1)
@@ -333,15 +469,36 @@ def main():
             for c in m.get("cases", m.get("calls", [])):
                 print(f"{name:12s} {c.get('name', '')!s:14s} {c['text']!r}")
 
-    if a.bench_config:
-        torch.manual_seed(2)
-        bench = dict(d=256, heads=8, ffn=1024, blocks=4)
-        cfg_b = model_conf(False, bench, PUNC_LIST)
-        amb = build(cfg_b, vocab)
-        fit_head(amb, calib, streaming=False)
-        save_model_dir(amb, cfg_b, vocab, a.work / "bench")
-        convert(a.work / "bench", a.work / "bench.gguf")
-        print("bench model:", a.work / "bench.gguf")
+
+
+def bench_text(n_chars: int = 3000) -> str:
+    rng = random.Random(3)
+    chars = list(dict.fromkeys(CHINESE))
+    return "".join(rng.choice(chars) for _ in range(n_chars))
+
+
+def bench(work: Path):
+    """ct-punc-c's architecture (256 dims, 8 heads, 1024 units, 4 blocks) with the fixture
+    vocabulary, and FunASR's time on a 3000-character text with one torch thread."""
+    import time
+
+    torch.set_num_threads(1)
+    torch.manual_seed(2)
+    vocab = vocabulary()
+    cfg = model_conf(False, dict(d=256, heads=8, ffn=1024, blocks=4), PUNC_LIST)
+    am = build(cfg, vocab)
+    fit_head(am, [bench_text(400)], streaming=False)
+    save_model_dir(am, cfg, vocab, work / "bench")
+    convert(work / "bench", work / "bench.gguf")
+    text = bench_text()
+    (work / "bench.txt").write_text(text + "\n", encoding="utf-8")
+    am.generate(input=text[:200], key="w")
+    t0 = time.perf_counter()
+    r = am.generate(input=text, key="b")[0]
+    dt = time.perf_counter() - t0
+    (work / "bench.expected.txt").write_text(r["text"] + "\n", encoding="utf-8")
+    print(f"FunASR (torch, 1 thread): {len(text)} chars in {dt:.3f} s = {len(text) / dt:.0f} chars/s")
+    print("bench model:", work / "bench.gguf", "text:", work / "bench.txt")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 import Foundation
 import Paraformer
+import ParaformerCore
+import ParaformerModels
 
 /// The matrix products of the SAN-M encoder for a clip of `frames` LFR frames, and a
 /// microbenchmark of `cblas_sgemm` (through `BLAS.gemm` and the engine's threads, as the

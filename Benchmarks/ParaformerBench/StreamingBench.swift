@@ -1,5 +1,7 @@
 import Foundation
 import Paraformer
+import ParaformerCore
+import ParaformerModels
 
 /// Compute time per streaming chunk (`--streaming`): the clip is pushed in `chunkMs` pieces as
 /// a live source would, and each push is timed. Reported per pass: mean, median, p90 and max
@@ -39,7 +41,7 @@ enum StreamingBench {
         let step = rate * chunkMs / 1000
         let nChunks = (samples.count + step - 1) / step
 
-        // The engine's Stream (Sources/Paraformer/Recognizer/Stream.swift), with the chunking of
+        // The engine's RecognitionStream (Sources/Paraformer/RecognitionStream.swift), with the chunking of
         // FunASR's demo that the PyTorch peer uses: [0, chunk/60 ms, chunk/120 ms], encoder
         // look-back 4, decoder look-back 1. The last piece goes in with `finish()` (FunASR's
         // is_final=True call) and is timed with it.

@@ -12,6 +12,8 @@
 // peak RSS is per clip.
 import Foundation
 import Paraformer
+import ParaformerCore
+import ParaformerModels
 
 struct Options {
     var model = ""

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import Paraformer
+import ParaformerCore
+import ParaformerModels
+import ParaformerDataSet
 
 /// Every command-line option, with units and defaults in its help.
 struct Arguments: ParsableArguments {

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import Paraformer
+import ParaformerCore
+import ParaformerModels
+import ParaformerDataSet
 
 #if canImport(Glibc)
     import Glibc

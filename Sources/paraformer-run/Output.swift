@@ -1,5 +1,8 @@
 import Foundation
 import Paraformer
+import ParaformerCore
+import ParaformerModels
+import ParaformerDataSet
 
 /// The key FunASR uses for a file: its name without directory and extension.
 func utteranceKey(_ path: String) -> String {

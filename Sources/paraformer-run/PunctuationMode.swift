@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Paraformer
+import ParaformerCore
+import ParaformerModels
 
 /// Options of punctuation restoration (a CT-Transformer model given with --model).
 struct PunctuationArguments: ParsableArguments {
@@ -22,10 +24,10 @@ struct PunctuationArguments: ParsableArguments {
 
 /// Whether `path` is a punctuation model (`general.architecture` ct-transformer…).
 func isPunctuationModel(_ path: String) -> Bool {
-    guard let file = try? GGUFFile(path: path),
-        let arch = file.metadata["general.architecture"]?.stringValue
-    else { return false }
-    return PunctuationConfig.Architecture(rawValue: arch) != nil
+    guard let file = try? GGUFFile(path: path), let family = try? ModelRegistry.family(of: file) else {
+        return false
+    }
+    return family.kind == .punctuation
 }
 
 /// Punctuates `--text`, or every line of standard input (a streaming model carries its context
@@ -40,7 +42,7 @@ func runPunctuation(_ p: PunctuationArguments, model: String, threads: Int, json
         printError("error: \(error)")
         throw ExitCode(2)
     }
-    let stream = punctuator.config.architecture == .streaming ? try punctuator.makeStream() : nil
+    let stream = punctuator.isStreaming ? try punctuator.makeStream() : nil
     let clock = ContinuousClock()
     var elapsed = Duration.zero
     var characters = 0

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import Paraformer
+import ParaformerCore
+import ParaformerModels
+import ParaformerDataSet
 
 #if canImport(Glibc)
     import Glibc
@@ -98,7 +101,7 @@ func runStreaming(_ s: StreamingArguments, recognizer: Recognizer, files: [Strin
 
 /// Reads raw PCM (16-bit little-endian mono at the model's rate) from standard input until
 /// end of file, feeding it as it arrives.
-private func feedStandardInput(_ stream: Paraformer.Stream, report: (PartialResult) -> Void) throws {
+private func feedStandardInput(_ stream: RecognitionStream, report: (PartialResult) -> Void) throws {
     let handle = FileHandle.standardInput
     var carry: UInt8? = nil
     while true {

@@ -2,6 +2,9 @@ import Foundation
 import XCTest
 
 @testable import Paraformer
+@testable import ParaformerCore
+@testable import ParaformerModels
+@testable import ParaformerDataSet
 
 /// The bundled models (Weights/, trained by Tools/train.py on espeak-ng speech) on held-out
 /// clips that no training sentence shares: the exact text FunASR itself gets from the same

@@ -2,6 +2,9 @@ import Foundation
 import XCTest
 
 @testable import Paraformer
+@testable import ParaformerCore
+@testable import ParaformerModels
+@testable import ParaformerDataSet
 
 /// `DataSetDecoder` and `RecogOutput` with a fake decoder: each "audio" file holds its transcript.
 final class DataSetDecoderTests: XCTestCase {

@@ -2,6 +2,9 @@ import Foundation
 import XCTest
 
 @testable import Paraformer
+@testable import ParaformerCore
+@testable import ParaformerModels
+@testable import ParaformerDataSet
 
 /// `ErrorRateReport` against FunASR's `compute_wer` (fixtures from `Tools/gen_cer_fixture.py`).
 final class DataSetErrorRateTests: XCTestCase {

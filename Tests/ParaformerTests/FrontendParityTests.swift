@@ -2,6 +2,9 @@ import Foundation
 import XCTest
 
 @testable import Paraformer
+@testable import ParaformerCore
+@testable import ParaformerModels
+@testable import ParaformerDataSet
 
 /// The committed frontend fixtures (`Tools/gen_frontend_fixtures.py`): audio files and
 /// FunASR 1.4.16's outputs for them in `expected.gguf`.

@@ -2,6 +2,9 @@ import Foundation
 import XCTest
 
 @testable import Paraformer
+@testable import ParaformerCore
+@testable import ParaformerModels
+@testable import ParaformerDataSet
 
 /// A minimal GGUF v3 writer, so each malformed case is built byte by byte.
 struct GGUFBuilder {

@@ -2,6 +2,9 @@ import Foundation
 import XCTest
 
 @testable import Paraformer
+@testable import ParaformerCore
+@testable import ParaformerModels
+@testable import ParaformerDataSet
 
 /// `paraformer.linear_layout`: both layouts load and agree, and a file whose key is unknown or
 /// does not match its tensors is refused with an error that names the problem.

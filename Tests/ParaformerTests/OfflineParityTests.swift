@@ -2,6 +2,9 @@ import Foundation
 import XCTest
 
 @testable import Paraformer
+@testable import ParaformerCore
+@testable import ParaformerModels
+@testable import ParaformerDataSet
 
 /// Offline Paraformer against FunASR 1.4.16 (`Paraformer.inference`, dither 0) on random-weight
 /// models built with FunASR's own classes (Tools/make_random_model.py, Tools/gen_model_fixtures.py).

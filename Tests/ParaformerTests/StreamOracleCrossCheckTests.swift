@@ -2,6 +2,9 @@ import Foundation
 import XCTest
 
 @testable import Paraformer
+@testable import ParaformerCore
+@testable import ParaformerModels
+@testable import ParaformerDataSet
 
 /// A second, independent oracle for streaming: the per-call fixtures of
 /// `Tools/gen_model_fixtures.py stream` (FunASR 1.4.16's README loop: `generate(cache=…,

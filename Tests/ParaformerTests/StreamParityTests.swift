@@ -2,6 +2,9 @@ import Foundation
 import XCTest
 
 @testable import Paraformer
+@testable import ParaformerCore
+@testable import ParaformerModels
+@testable import ParaformerDataSet
 
 /// The committed streaming fixtures of `Tools/gen_streaming_fixtures.py`: random-weight
 /// paraformer-online models run by FunASR 1.4.16's `ParaformerStreaming` chunk by chunk.

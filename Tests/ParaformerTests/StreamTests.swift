@@ -2,6 +2,9 @@ import Foundation
 import XCTest
 
 @testable import Paraformer
+@testable import ParaformerCore
+@testable import ParaformerModels
+@testable import ParaformerDataSet
 
 /// Behaviour of `Stream` beyond FunASR parity: slicing, concurrency, options, lifecycle.
 final class StreamTests: XCTestCase {

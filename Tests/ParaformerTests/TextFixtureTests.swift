@@ -2,6 +2,9 @@ import Foundation
 import XCTest
 
 @testable import Paraformer
+@testable import ParaformerCore
+@testable import ParaformerModels
+@testable import ParaformerDataSet
 
 /// The cases written by `Tools/gen_text_fixtures.py` from FunASR's own functions.
 struct TextFixture: Decodable {

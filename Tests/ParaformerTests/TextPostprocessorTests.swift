@@ -1,6 +1,9 @@
 import XCTest
 
 @testable import Paraformer
+@testable import ParaformerCore
+@testable import ParaformerModels
+@testable import ParaformerDataSet
 
 /// Exact code points: `String ==` would accept canonically equivalent strings.
 private func scalars(_ s: String) -> [Unicode.Scalar] { Array(s.unicodeScalars) }

@@ -1,6 +1,9 @@
 import XCTest
 
 @testable import Paraformer
+@testable import ParaformerCore
+@testable import ParaformerModels
+@testable import ParaformerDataSet
 
 final class TextTokenTableTests: XCTestCase {
     func testIDsToTokensMatchesFunASR() {

@@ -1,6 +1,9 @@
 import XCTest
 
 @testable import Paraformer
+@testable import ParaformerCore
+@testable import ParaformerModels
+@testable import ParaformerDataSet
 
 final class TimestampPredictorTests: XCTestCase {
     private func cases(_ kind: String) -> [TextFixture.TimestampCase] {

@@ -1,0 +1,10 @@
+// The public types users need that live in the lower layers: errors, timings, audio buffers,
+// channel selection, timestamps, the vocabulary.
+@_exported import struct ParaformerCore.AudioBuffer
+@_exported import enum ParaformerCore.ChannelSelection
+@_exported import enum ParaformerCore.LinearLayout
+@_exported import enum ParaformerCore.ParaformerError
+@_exported import struct ParaformerCore.StageTimings
+@_exported import struct ParaformerCore.TimestampSpan
+@_exported import enum ParaformerCore.TimestampPredictor
+@_exported import struct ParaformerCore.TokenTable

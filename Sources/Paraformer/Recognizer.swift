@@ -1,0 +1,191 @@
+import ParaformerCore
+import ParaformerModels
+import Foundation
+
+/// Options of a `Recognizer`.
+public struct RecognizerOptions: Sendable, Equatable {
+    /// Threads for matrix products and kernels (process-wide, `BLAS.setThreads`). `nil` keeps
+    /// the default: OPENBLAS_NUM_THREADS when set, else the number of cores.
+    public var threads: Int?
+    /// Utterances decoded together in one padded forward pass by `transcribe(batch:)`.
+    public var batchSize: Int
+    /// How multi-channel audio becomes mono.
+    public var channel: ChannelSelection
+    /// Which CIF arrays feed the timestamp predictor. `.intended` (the default) is FunASR's
+    /// fixed behaviour (issue #3723, PR #3716); `.funasr1416` reproduces FunASR 1.4.16, which
+    /// passes them swapped, bit for bit.
+    public var timestampOrder: TimestampPredictor.ArgumentOrder
+    /// Longest audio, in seconds, decoded offline in one piece. Self-attention grows with the
+    /// square of the length (FunASR runs long audio through VAD first); longer input is
+    /// refused with `.invalidAudio` rather than exhausting time and memory.
+    public var maxDuration: Double
+    /// Map every weight page at load (`GGUFFile.preload`) instead of on first use: load takes
+    /// longer (paraformer-large: +0.08 s with the file cached) and the first decode or
+    /// streaming chunk does not (live streaming: the first chunk's latency).
+    public var preload: Bool
+
+    public init(
+        threads: Int? = nil, batchSize: Int = 1, channel: ChannelSelection = .mix,
+        timestampOrder: TimestampPredictor.ArgumentOrder = .intended, maxDuration: Double = 1200,
+        preload: Bool = false
+    ) {
+        self.threads = threads
+        self.batchSize = batchSize
+        self.channel = channel
+        self.timestampOrder = timestampOrder
+        self.maxDuration = maxDuration
+        self.preload = preload
+    }
+}
+
+/// Speech recognition with a Paraformer model converted to GGUF.
+///
+/// Offline models (`paraformer`) decode whole utterances; streaming models
+/// (`paraformer-streaming`) decode through `makeStream(options:)`, and `transcribe` runs them
+/// over whole audio as FunASR's fake streaming does.
+///
+/// A `Recognizer` is read-only after `init` and safe to share across threads and tasks: each
+/// call takes its own scratch memory from a pool, and the weights are one shared read-only mmap.
+/// ```swift
+/// let recognizer = try Recognizer(modelPath: "paraformer-zh-small.gguf")
+/// let result = try recognizer.transcribe(file: URL(fileURLWithPath: "sample.wav"))
+/// print(result.text)
+/// ```
+public final class Recognizer: @unchecked Sendable {
+    public let options: RecognizerOptions
+    /// The model's configuration.
+    package var hyperparameters: Hyperparameters { model.hparams }
+    /// The model's vocabulary.
+    public let tokens: TokenTable
+    let model: ParaformerModel
+    let file: GGUFFile
+    let frontend: OfflineFrontend
+    private let pool = WorkspacePool()
+
+    /// Loads (memory-maps) `modelPath`, validates every tensor, and prepares the frontend.
+    /// - Throws: `ParaformerError` naming what is wrong with the file or options.
+    public init(modelPath: String, options: RecognizerOptions = RecognizerOptions()) throws {
+        guard options.maxDuration > 0 && options.maxDuration.isFinite else {
+            throw ParaformerError.invalidOption(name: "maxDuration", reason: "\(options.maxDuration) is not a positive number of seconds")
+        }
+        guard options.batchSize >= 1 && options.batchSize <= 1024 else {
+            throw ParaformerError.invalidOption(name: "batchSize", reason: "\(options.batchSize) is not between 1 and 1024")
+        }
+        if let t = options.threads {
+            guard t >= 1 && t <= 1024 else {
+                throw ParaformerError.invalidOption(name: "threads", reason: "\(t) is not between 1 and 1024")
+            }
+            BLAS.setThreads(t)
+        }
+        self.options = options
+        file = try GGUFFile(path: modelPath)
+        if options.preload { file.preload() }
+        let (family, loaded) = try ModelRegistry.load(file)
+        guard let model = loaded as? ParaformerModel else {
+            throw ParaformerError.invalidOption(
+                name: "model", reason: "a \(family.name) model (\(family.kind.rawValue)) is not a speech recognizer this facade runs")
+        }
+        self.model = model
+        let hp = model.hparams
+        tokens = try TokenTable(file: file, vocabSize: hp.vocabSize)
+        frontend = try OfflineFrontend(file: file, hparams: hp)
+    }
+
+    // MARK: - Transcription
+
+    /// Transcribes a sound file of any format libsndfile reads, at any sample rate.
+    public func transcribe(file url: URL) throws -> RecognitionResult {
+        let audio = try AudioDecoder.load(contentsOf: url, channel: options.channel)
+        return try transcribe(samples: audio.samples, sampleRate: audio.sampleRate, source: url.path)
+    }
+
+    /// Transcribes mono samples in [-1, 1] at `sampleRate` (resampled to the model's rate).
+    public func transcribe(samples: [Float], sampleRate: Int) throws -> RecognitionResult {
+        try transcribe(samples: samples, sampleRate: sampleRate, source: "samples")
+    }
+
+    /// Transcribes 16-bit samples at `sampleRate`.
+    public func transcribe(samples: [Int16], sampleRate: Int) throws -> RecognitionResult {
+        try transcribe(samples: samples.map { Float($0) / 32768 }, sampleRate: sampleRate, source: "samples")
+    }
+
+    /// Transcribes several inputs, `options.batchSize` at a time through one padded forward
+    /// pass. Results are the same as one by one.
+    public func transcribe(batch inputs: [AudioBuffer]) throws -> [RecognitionResult] {
+        var results: [RecognitionResult] = []
+        var start = 0
+        while start < inputs.count {
+            let chunk = Array(inputs[start..<min(start + options.batchSize, inputs.count)])
+            results += try recognize(chunk.map { ($0.samples, $0.sampleRate) }, source: "batch")
+            start += chunk.count
+        }
+        return results
+    }
+
+    /// Transcribes files in batches of `options.batchSize`.
+    public func transcribe(files urls: [URL]) throws -> [RecognitionResult] {
+        try transcribe(batch: urls.map { try AudioDecoder.load(contentsOf: $0, channel: options.channel) })
+    }
+
+    func transcribe(samples: [Float], sampleRate: Int, source: String) throws -> RecognitionResult {
+        try recognize([(samples, sampleRate)], source: source)[0]
+    }
+
+    // MARK: - Pipeline
+
+    private func recognize(_ inputs: [([Float], Int)], source: String) throws -> [RecognitionResult] {
+        if model.hparams.architecture == .streaming {
+            // FunASR runs a paraformer-online model over whole audio as fake streaming.
+            return try inputs.map { try transcribeStreaming(samples: $0.0, sampleRate: $0.1) }
+        }
+        let clock = ContinuousClock()
+        var timings = StageTimings()
+        var features: [Tensor] = []
+        var durations: [Double] = []
+        let t0 = clock.now
+        for (samples, rate) in inputs {
+            let seconds = Double(samples.count) / Double(max(rate, 1))
+            if seconds > options.maxDuration {
+                throw ParaformerError.invalidAudio(
+                    source: source,
+                    reason: String(format: "it lasts %.0f s, longer than the %.0f s decoded in one piece; split it (for example with VAD) or raise maxDuration", seconds, options.maxDuration))
+            }
+            let wave = try frontend.waveform(samples: samples, sampleRate: rate, source: source)
+            durations.append(Double(wave.count) / Double(model.hparams.sampleRate))
+            features.append(try frontend.features(samples: wave))
+        }
+        timings.frontend = (clock.now - t0).seconds
+
+        let ws = pool.take()
+        defer { pool.put(ws) }
+        let outputs = model.run(features, ws, timings: &timings)
+        var results: [RecognitionResult] = []
+        for (b, out) in outputs.enumerated() {
+            var r = makeResult(out, duration: durations[b])
+            r.timings = timings
+            results.append(r)
+        }
+        return results
+    }
+
+    /// Ids → FunASR's text, words and timestamps (paraformer/model.py `inference`, the tail).
+    func makeResult(_ out: ParaformerModel.Output, duration: Double) -> RecognitionResult {
+        let hp = model.hparams
+        let kept = out.tokenIds.filter { $0 != hp.blankId && $0 != hp.sosId && $0 != hp.eosId }
+        guard !kept.isEmpty else { return .empty(duration: duration) }
+        let pieces = kept.map { tokens[$0] }
+        let text = TextPostprocessor.text(from: pieces)
+        let tokenTimes = TimestampPredictor.paraformerTimestamps(
+            alphas: out.firing.alphas, tokens: pieces, order: options.timestampOrder)
+        let (tsText, words, spans) = TextPostprocessor.postprocess(tokens: pieces, timestamps: tokenTimes)
+        var tokenList: [Token] = []
+        for (i, id) in kept.enumerated() {
+            let span = i < tokenTimes.count ? tokenTimes[i] : TimestampSpan(startMs: 0, endMs: 0)
+            tokenList.append(Token(id: id, text: pieces[i], startMs: span.startMs, endMs: span.endMs))
+        }
+        return RecognitionResult(
+            text: text, timestampText: tsText, words: words,
+            timestamps: spans.map { [$0.startMs, $0.endMs] }, tokens: tokenList,
+            duration: duration, timings: StageTimings())
+    }
+}

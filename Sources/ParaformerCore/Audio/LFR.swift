@@ -1,0 +1,83 @@
+/// Low-frame-rate stacking: `m` consecutive fbank frames concatenated, every `n`-th frame
+/// (FunASR `apply_lfr`, lfr_m 7 / lfr_n 6 for Paraformer).
+///
+/// Offline, FunASR prepends (m−1)/2 copies of frame 0 and pads the tail with copies of the
+/// last frame; for every length this equals the clamp rule (checked for T = 1…399 by
+/// `Tools/gen_frontend_fixtures.py`):
+/// ```
+/// out[i, j·D ..< (j+1)·D] = fbank[clamp(n·i + j − (m−1)/2, 0, T−1)]     j < m
+/// out: [ceil(T / n), m·D]
+/// ```
+package struct LFR: Sendable, Equatable {
+    /// Frames stacked per output frame (`frontend_conf.lfr_m`).
+    package let m: Int
+    /// Hop in input frames (`frontend_conf.lfr_n`).
+    package let n: Int
+
+    /// - Precondition: m ≥ 1 and n ≥ 1.
+    package init(m: Int = 7, n: Int = 6) {
+        precondition(m >= 1 && n >= 1, "LFR m \(m), n \(n)")
+        self.m = m
+        self.n = n
+    }
+
+    /// Output frames for `frames` fbank frames: ceil(T / n).
+    package func outputCount(frames: Int) -> Int { (frames + n - 1) / n }
+
+    /// Stacks `fbank` [T, D] into an owned tensor [ceil(T/n), m·D].
+    package func callAsFunction(_ fbank: Tensor) -> Tensor {
+        let t = fbank.rows
+        let d = fbank.cols
+        let out = Tensor(zeros: [outputCount(frames: t), m * d])
+        let left = (m - 1) / 2
+        for i in 0..<out.rows {
+            for j in 0..<m {
+                let src = min(max(n * i + j - left, 0), t - 1)
+                (out.row(i) + j * d).update(from: fbank.row(src), count: d)
+            }
+        }
+        return out
+    }
+}
+
+/// Cepstral mean and variance normalisation with the model's `am.mvn` values
+/// (FunASR `apply_cmvn`; GGUF `paraformer.cmvn.shift` / `paraformer.cmvn.scale`):
+/// ```
+/// y[t, d] = (x[t, d] + shift[d]) · scale[d]          x, y: [T, D]
+/// ```
+/// `shift` holds negated means, `scale` inverse standard deviations.
+package struct CMVN: Sendable, Equatable {
+    /// Added first: the negated means (am.mvn `<AddShift>`), [D].
+    package let shift: [Float]
+    /// Multiplied next: inverse standard deviations (am.mvn `<Rescale>`), [D].
+    package let scale: [Float]
+
+    /// - Throws: `ParaformerError.invalidMetadata` if the arrays differ in length, are
+    ///   empty, or hold a NaN or infinity.
+    package init(shift: [Float], scale: [Float]) throws {
+        guard !shift.isEmpty, shift.count == scale.count else {
+            throw ParaformerError.invalidMetadata(
+                key: "paraformer.cmvn.shift",
+                reason: "\(shift.count) shift values for \(scale.count) scale values")
+        }
+        guard shift.allSatisfy(\.isFinite), scale.allSatisfy(\.isFinite) else {
+            throw ParaformerError.invalidMetadata(
+                key: "paraformer.cmvn.shift", reason: "the CMVN values hold a NaN or infinity")
+        }
+        self.shift = shift
+        self.scale = scale
+    }
+
+    /// Normalises `x` [T, D] in place (D = `shift.count`).
+    package func apply(to x: Tensor) {
+        precondition(x.cols == shift.count, "CMVN of \(shift.count) values on \(x.shape)")
+        shift.withUnsafeBufferPointer { sh in
+            scale.withUnsafeBufferPointer { sc in
+                for t in 0..<x.rows {
+                    let r = x.row(t)
+                    for d in 0..<sh.count { r[d] = (r[d] + sh[d]) * sc[d] }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,166 @@
+/// The layout of a padded batch: B sequences of at most T rows each, stored as [B·T, ·] with
+/// sequence b in rows b·T ..< b·T + lengths[b]. Rows past a sequence's length are padding.
+package struct BatchLayout {
+    /// T, rows per sequence (the longest length).
+    package let frames: Int
+    /// Valid rows of each sequence.
+    package let lengths: [Int]
+    package var batch: Int { lengths.count }
+    package var rows: Int { frames * lengths.count }
+
+    package init(frames: Int, lengths: [Int]) {
+        precondition(lengths.allSatisfy { $0 >= 0 && $0 <= frames })
+        self.frames = frames
+        self.lengths = lengths
+    }
+
+    /// One unpadded sequence of T rows.
+    package init(single frames: Int) { self.init(frames: frames, lengths: [frames]) }
+
+    package var hasPadding: Bool { lengths.contains { $0 != frames } }
+
+    /// Sets the padding rows of `x` ([B·T, C]) to zero (FunASR's `x * mask`; assigning instead of
+    /// multiplying keeps NaN-free zeros whatever the scratch held).
+    package func zeroPadding(_ x: Tensor) {
+        guard hasPadding else { return }
+        for (b, n) in lengths.enumerated() where n < frames {
+            (x.row(b * frames + n)).update(repeating: 0, count: (frames - n) * x.cols)
+        }
+    }
+}
+
+/// `nn.Linear`: y = x · Wᵀ + b.
+package struct Linear {
+    /// [out, in] as PyTorch stores it, or [in, out] when `transposed` (the file's
+    /// `in_out` layout).
+    package let weight: Tensor
+    package let transposed: Bool
+    /// [out], absent for `bias=False`.
+    package let bias: Tensor?
+    package var outFeatures: Int { transposed ? weight.shape[1] : weight.shape[0] }
+
+    package init(_ w: WeightStore, _ prefix: String, in nIn: Int, out nOut: Int, bias hasBias: Bool = true) throws {
+        (weight, transposed) = try w.linearWeight("\(prefix).weight", out: nOut, in: nIn)
+        bias = hasBias ? try w.tensor("\(prefix).bias", [nOut]) : nil
+    }
+
+    /// out = x · Wᵀ + b (or out += … with `accumulate`). x [R, in], out [R, out].
+    package func callAsFunction(_ x: Tensor, into out: Tensor, accumulate: Bool = false) {
+        BLAS.linear(x, weight, transposed: transposed, bias: bias, into: out, accumulate: accumulate)
+    }
+
+    /// activation(x · Wᵀ + b) in `ws`.
+    package func callAsFunction(_ x: Tensor, activation: BLAS.Activation = .none, _ ws: Workspace) -> Tensor {
+        let out = ws.tensor([x.rows, outFeatures])
+        BLAS.linear(x, weight, transposed: transposed, bias: bias, into: out, activation: activation)
+        return out
+    }
+}
+
+/// FunASR's `LayerNorm` (torch LayerNorm, eps 1e-12, affine).
+package struct LayerNorm {
+    /// [D]
+    package let gamma: Tensor
+    /// [D]
+    package let beta: Tensor
+    package static let eps: Float = 1e-12
+
+    package init(_ w: WeightStore, _ prefix: String, dim: Int) throws {
+        gamma = try w.tensor("\(prefix).weight", [dim])
+        beta = try w.tensor("\(prefix).bias", [dim])
+    }
+
+    package func callAsFunction(_ x: Tensor, into out: Tensor) {
+        Kernels.layerNorm(x, gamma: gamma, beta: beta, eps: LayerNorm.eps, into: out)
+    }
+
+    package func callAsFunction(_ x: Tensor, _ ws: Workspace) -> Tensor {
+        let out = ws.tensor(x.shape)
+        self(x, into: out)
+        return out
+    }
+}
+
+/// The encoder's `PositionwiseFeedForward`: y = W2 · relu(W1 · x + b1) + b2.
+package struct FeedForward {
+    /// w_1: [U, D], w_2: [D, U]
+    package let w1: Linear
+    package let w2: Linear
+
+    package init(_ w: WeightStore, _ prefix: String, dim: Int, units: Int) throws {
+        w1 = try Linear(w, "\(prefix).w_1", in: dim, out: units)
+        w2 = try Linear(w, "\(prefix).w_2", in: units, out: dim)
+    }
+
+    /// out (+)= FFN(x); with `accumulate` the result is added to `out` (the residual).
+    package func callAsFunction(_ x: Tensor, into out: Tensor, accumulate: Bool, _ ws: Workspace) {
+        let mark = ws.mark
+        defer { ws.rewind(to: mark) }
+        let h = w1(x, activation: .relu, ws)  // [R, U]
+        w2(h, into: out, accumulate: accumulate)  // [R, D]
+    }
+}
+
+/// The decoder's `PositionwiseFeedForwardDecoderSANM`: y = W2 · LN(relu(W1 · x + b1)), W2 without bias.
+package struct DecoderFeedForward {
+    /// w_1: [U, D] with bias; w_2: [D, U] without bias; norm over U.
+    package let w1: Linear
+    package let w2: Linear
+    package let norm: LayerNorm
+
+    package init(_ w: WeightStore, _ prefix: String, dim: Int, units: Int) throws {
+        w1 = try Linear(w, "\(prefix).w_1", in: dim, out: units)
+        w2 = try Linear(w, "\(prefix).w_2", in: units, out: dim, bias: false)
+        norm = try LayerNorm(w, "\(prefix).norm", dim: units)
+    }
+
+    package func callAsFunction(_ x: Tensor, into out: Tensor, _ ws: Workspace) {
+        let mark = ws.mark
+        defer { ws.rewind(to: mark) }
+        let h = w1(x, activation: .relu, ws)  // [R, U]
+        norm(h, into: h)
+        w2(h, into: out)  // [R, D]
+    }
+}
+
+/// The FSMN memory block: a depthwise Conv1d over time, no bias, zero padded
+/// `(left, K − 1 − left)`, plus its input: y = conv(x) + x.
+package struct FSMNBlock {
+    /// [K, C]: the PyTorch weight [C, 1, K] transposed once at load so the time loop reads
+    /// contiguous channels.
+    package let weight: Tensor
+    package let leftPad: Int
+    package var kernelSize: Int { weight.rows }
+
+    package init(_ w: WeightStore, _ name: String, channels: Int, kernelSize: Int, sanmShift: Int) throws {
+        let raw = try w.tensor(name, [channels, 1, kernelSize])  // [C, 1, K]
+        let t = Tensor(zeros: [kernelSize, channels])
+        for c in 0..<channels {
+            for k in 0..<kernelSize { t[k, c] = raw[c * kernelSize + k] }
+        }
+        weight = t
+        leftPad = Self.leftPad(kernelSize: kernelSize, sanmShift: sanmShift)
+    }
+
+    /// Left zero padding of an FSMN block: `(K − 1) / 2 + shift` (FunASR's `pad_fn`).
+    package static func leftPad(kernelSize: Int, sanmShift: Int) -> Int {
+        (kernelSize - 1) / 2 + max(sanmShift, 0)
+    }
+
+    /// out = (conv(x) + x) with padding rows zeroed; x must already have zero padding rows.
+    /// With `accumulate`, the result is added to `out`.
+    package func callAsFunction(_ x: Tensor, layout: BatchLayout, into out: Tensor, accumulate: Bool, _ ws: Workspace) {
+        if accumulate && layout.hasPadding {
+            let mark = ws.mark
+            defer { ws.rewind(to: mark) }
+            let tmp = ws.tensor(x.shape)
+            self(x, layout: layout, into: tmp, accumulate: false, ws)
+            Kernels.add(out, tmp)
+            return
+        }
+        if !accumulate { out.copy(from: x) } else { Kernels.add(out, x) }
+        Kernels.depthwiseConv1D(
+            x, weight: weight, leftPad: leftPad, frames: layout.frames, into: out, accumulate: true)
+        if !accumulate { layout.zeroPadding(out) }
+    }
+}
