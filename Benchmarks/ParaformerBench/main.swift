@@ -142,7 +142,7 @@ for k in ["OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "GOTO_
 
 do {
     let t0 = clock.now
-    let recognizer = try Recognizer(modelPath: opts.model, options: RecognizerOptions(threads: opts.threads))
+    let recognizer = try Recognizer(model: URL(fileURLWithPath: opts.model), options: RecognizerOptions(threads: opts.threads))
     let loadSeconds = (clock.now - t0).seconds
     let rssAfterLoad = procStatus("VmRSS")
     let hp = recognizer.hyperparameters
@@ -157,12 +157,12 @@ do {
             let audio = try AudioDecoder.load(contentsOf: URL(fileURLWithPath: path))
             let samples = audio.samples
             let rate = audio.sampleRate
-            for _ in 0..<opts.warmup { _ = try recognizer.transcribe(samples: samples, sampleRate: rate) }
+            for _ in 0..<opts.warmup { _ = try recognizer.transcribe(.samples(samples, sampleRate: rate)) }
             var runs: [RunTimings] = []
             var last: RecognitionResult?
             for _ in 0..<opts.runs {
                 let s = clock.now
-                let r = try recognizer.transcribe(samples: samples, sampleRate: rate)
+                let r = try recognizer.transcribe(.samples(samples, sampleRate: rate))
                 let wall = (clock.now - s).seconds
                 runs.append(RunTimings(wall: wall, frontend: r.timings.frontend, encoder: r.timings.encoder,
                                        predictor: r.timings.predictor, decoder: r.timings.decoder))

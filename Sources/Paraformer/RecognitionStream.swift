@@ -214,6 +214,10 @@ public final class RecognitionStream {
 
     /// FunASR `ParaformerStreaming.inference`, the body of its per-stride loop.
     private func runChunk(final: Bool) throws {
+        try recognizer.withOwnThreads { try runChunkInScope(final: final) }
+    }
+
+    private func runChunkInScope(final: Bool) throws {
         let clock = ContinuousClock()
         let hp = recognizer.hyperparameters
         // A final stride shorter than one LFR frame of samples (960) skips the frontend and
@@ -263,21 +267,20 @@ extension Recognizer {
     /// FunASR's fake streaming (`paraformer_fake_streaming`): the streaming model run over
     /// whole audio in chunks, as `generate(input=file, is_final=True, chunk_size=…)` does.
     /// `text` is FunASR's text of all the tokens.
-    public func transcribeStreaming(
-        samples: [Float], sampleRate: Int, options: StreamingOptions = StreamingOptions()
-    ) throws -> RecognitionResult {
-        let wave = try frontend.waveform(samples: samples, sampleRate: sampleRate, source: "samples")
+    public func transcribeStreaming(_ input: AudioInput, options: StreamingOptions = StreamingOptions()) throws
+        -> RecognitionResult
+    {
+        let audio = try input.decoded(channel: self.options.channel)
+        return try fakeStreaming(samples: audio.samples, sampleRate: audio.sampleRate, source: audio.source, options: options)
+    }
+
+    func fakeStreaming(samples: [Float], sampleRate: Int, source: String, options: StreamingOptions) throws
+        -> RecognitionResult
+    {
+        let wave = try frontend.waveform(samples: samples, sampleRate: sampleRate, source: source)
         let stream = try makeStream(options: options)
         _ = try stream.accept(samples: wave)
         return try stream.finish()
-    }
-
-    /// Fake streaming of a sound file (any format libsndfile reads, any rate).
-    public func transcribeStreaming(file url: URL, options: StreamingOptions = StreamingOptions()) throws
-        -> RecognitionResult
-    {
-        let audio = try AudioDecoder.load(contentsOf: url, channel: self.options.channel)
-        return try transcribeStreaming(samples: audio.samples, sampleRate: audio.sampleRate, options: options)
     }
 
     /// The streaming view of the model (built per call; it holds only references).

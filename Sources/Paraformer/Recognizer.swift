@@ -4,8 +4,9 @@ import Foundation
 
 /// Options of a `Recognizer`.
 public struct RecognizerOptions: Sendable, Equatable {
-    /// Threads for matrix products and kernels (process-wide, `BLAS.setThreads`). `nil` keeps
-    /// the default: OPENBLAS_NUM_THREADS when set, else the number of cores.
+    /// Threads for matrix products and kernels of this recognizer's calls (its own: another
+    /// recognizer's count does not change it). `nil` keeps the default: OPENBLAS_NUM_THREADS
+    /// when set, else the number of cores.
     public var threads: Int?
     /// Utterances decoded together in one padded forward pass by `transcribe(batch:)`.
     public var batchSize: Int
@@ -47,11 +48,12 @@ public struct RecognizerOptions: Sendable, Equatable {
 /// A `Recognizer` is read-only after `init` and safe to share across threads and tasks: each
 /// call takes its own scratch memory from a pool, and the weights are one shared read-only mmap.
 /// ```swift
-/// let recognizer = try Recognizer(modelPath: "paraformer-zh-small.gguf")
-/// let result = try recognizer.transcribe(file: URL(fileURLWithPath: "sample.wav"))
+/// let recognizer = try Recognizer(model: URL(fileURLWithPath: "paraformer-zh-small.gguf"))
+/// let result = try recognizer.transcribe(.file(URL(fileURLWithPath: "sample.wav")))
 /// print(result.text)
+/// // In async code: `try await recognizer.transcribe(.file(url))` runs off the caller's thread.
 /// ```
-public final class Recognizer: @unchecked Sendable {
+public final class Recognizer: Sendable {
     public let options: RecognizerOptions
     /// The model's configuration.
     package var hyperparameters: Hyperparameters { model.hparams }
@@ -62,9 +64,10 @@ public final class Recognizer: @unchecked Sendable {
     let frontend: OfflineFrontend
     private let pool = WorkspacePool()
 
-    /// Loads (memory-maps) `modelPath`, validates every tensor, and prepares the frontend.
+    /// Loads (memory-maps) the GGUF file at `model`, validates every tensor, and prepares the
+    /// frontend.
     /// - Throws: `ParaformerError` naming what is wrong with the file or options.
-    public init(modelPath: String, options: RecognizerOptions = RecognizerOptions()) throws {
+    public init(model url: URL, options: RecognizerOptions = RecognizerOptions()) throws {
         guard options.maxDuration > 0 && options.maxDuration.isFinite else {
             throw ParaformerError.invalidOption(name: "maxDuration", reason: "\(options.maxDuration) is not a positive number of seconds")
         }
@@ -75,10 +78,9 @@ public final class Recognizer: @unchecked Sendable {
             guard t >= 1 && t <= 1024 else {
                 throw ParaformerError.invalidOption(name: "threads", reason: "\(t) is not between 1 and 1024")
             }
-            BLAS.setThreads(t)
         }
         self.options = options
-        file = try GGUFFile(path: modelPath)
+        file = try GGUFFile(path: url.path)
         if options.preload { file.preload() }
         let (family, loaded) = try ModelRegistry.load(file)
         guard let model = loaded as? ParaformerModel else {
@@ -93,23 +95,25 @@ public final class Recognizer: @unchecked Sendable {
 
     // MARK: - Transcription
 
-    /// Transcribes a sound file of any format libsndfile reads, at any sample rate.
-    public func transcribe(file url: URL) throws -> RecognitionResult {
-        let audio = try AudioDecoder.load(contentsOf: url, channel: options.channel)
-        return try transcribe(samples: audio.samples, sampleRate: audio.sampleRate, source: url.path)
-    }
-
-    /// Transcribes mono samples in [-1, 1] at `sampleRate` (resampled to the model's rate).
-    public func transcribe(samples: [Float], sampleRate: Int) throws -> RecognitionResult {
-        try transcribe(samples: samples, sampleRate: sampleRate, source: "samples")
-    }
-
-    /// Transcribes 16-bit samples at `sampleRate`.
-    public func transcribe(samples: [Int16], sampleRate: Int) throws -> RecognitionResult {
-        try transcribe(samples: samples.map { Float($0) / 32768 }, sampleRate: sampleRate, source: "samples")
+    /// Transcribes one utterance: a file, samples, PCM bytes or sound-file bytes at any rate.
+    /// A streaming model runs over the whole audio as FunASR's fake streaming does.
+    /// - Throws: `ParaformerError` for audio that cannot be decoded, is empty, has a NaN or
+    ///   infinite sample, or lasts longer than `options.maxDuration`.
+    public func transcribe(_ input: AudioInput) throws -> RecognitionResult {
+        let audio = try input.decoded(channel: options.channel)
+        return try recognize([(audio.samples, audio.sampleRate)], source: audio.source)[0]
     }
 
     /// Transcribes several inputs, `options.batchSize` at a time through one padded forward
+    /// pass. Results are the same as one by one.
+    public func transcribe(batch inputs: [AudioInput]) throws -> [RecognitionResult] {
+        try transcribe(batch: inputs.map {
+            let audio = try $0.decoded(channel: options.channel)
+            return AudioBuffer(unchecked: audio.samples, sampleRate: audio.sampleRate)
+        })
+    }
+
+    /// Transcribes decoded buffers, `options.batchSize` at a time through one padded forward
     /// pass. Results are the same as one by one.
     public func transcribe(batch inputs: [AudioBuffer]) throws -> [RecognitionResult] {
         var results: [RecognitionResult] = []
@@ -122,21 +126,24 @@ public final class Recognizer: @unchecked Sendable {
         return results
     }
 
-    /// Transcribes files in batches of `options.batchSize`.
-    public func transcribe(files urls: [URL]) throws -> [RecognitionResult] {
-        try transcribe(batch: urls.map { try AudioDecoder.load(contentsOf: $0, channel: options.channel) })
-    }
-
-    func transcribe(samples: [Float], sampleRate: Int, source: String) throws -> RecognitionResult {
-        try recognize([(samples, sampleRate)], source: source)[0]
-    }
-
     // MARK: - Pipeline
 
+    /// Runs `body` with this recognizer's thread count (`options.threads`), leaving every
+    /// other recognizer's and the process default alone.
+    package func withOwnThreads<R>(_ body: () throws -> R) rethrows -> R {
+        try Parallel.withThreads(options.threads, body)
+    }
+
     private func recognize(_ inputs: [([Float], Int)], source: String) throws -> [RecognitionResult] {
+        try withOwnThreads { try recognizeInScope(inputs, source: source) }
+    }
+
+    private func recognizeInScope(_ inputs: [([Float], Int)], source: String) throws -> [RecognitionResult] {
         if model.hparams.architecture == .streaming {
             // FunASR runs a paraformer-online model over whole audio as fake streaming.
-            return try inputs.map { try transcribeStreaming(samples: $0.0, sampleRate: $0.1) }
+            return try inputs.map {
+                try fakeStreaming(samples: $0.0, sampleRate: $0.1, source: source, options: StreamingOptions())
+            }
         }
         let clock = ContinuousClock()
         var timings = StageTimings()

@@ -1,6 +1,7 @@
 import Paraformer
 import ParaformerCore
 import Foundation
+import Synchronization
 
 /// Where a data-set run stands, reported after every batch.
 package struct DataSetProgress: Sendable, Equatable {
@@ -56,18 +57,18 @@ package struct DataSetSummary: Sendable, Equatable {
 /// Batching: with `batchSize` > 1 the pending utterances are sorted by `length` (longest first,
 /// `wav.scp` order among equals) and cut into batches of `batchSize`, so that a batch pads little.
 /// If a batch fails as a whole, its utterances are decoded one by one to find the failing one.
-package struct DataSetDecoder<Input> {
+package struct DataSetDecoder<Input: Sendable>: Sendable {
     package var jobs: Int
     package var batchSize: Int
-    package var load: (ScpEntry) throws -> Input
-    package var decode: ([Input]) throws -> [RecognitionResult]
+    package var load: @Sendable (ScpEntry) throws -> Input
+    package var decode: @Sendable ([Input]) throws -> [RecognitionResult]
     /// Sort key for batching; by default the file's size in bytes (proportional to duration
     /// for a given format, and needs no decoding).
-    package var length: (ScpEntry) -> Int = DataSetDecoder.fileSize
+    package var length: @Sendable (ScpEntry) -> Int = DataSetDecoder.fileSize
 
     package init(
-        jobs: Int = 1, batchSize: Int = 1, load: @escaping (ScpEntry) throws -> Input,
-        decode: @escaping ([Input]) throws -> [RecognitionResult]
+        jobs: Int = 1, batchSize: Int = 1, load: @escaping @Sendable (ScpEntry) throws -> Input,
+        decode: @escaping @Sendable ([Input]) throws -> [RecognitionResult]
     ) {
         self.jobs = max(1, jobs)
         self.batchSize = max(1, batchSize)
@@ -87,7 +88,7 @@ package struct DataSetDecoder<Input> {
     ///   errors never throw, they are in the summary.
     package func run(
         entries: [ScpEntry], output: RecogOutput,
-        onEvent: @escaping (DataSetProgress, [DataSetSummary.Failure]) -> Void = { _, _ in }
+        onEvent: @escaping @Sendable (DataSetProgress, [DataSetSummary.Failure]) -> Void = { _, _ in }
     ) throws -> DataSetSummary {
         let start = Date()
         let pending = entries.filter { !output.contains($0.id) }
@@ -178,24 +179,20 @@ package struct DataSetDecoder<Input> {
 }
 
 /// Batches handed out one at a time to the workers.
-private final class BatchQueue: @unchecked Sendable {
-    private var batches: ArraySlice<[ScpEntry]>
-    private let lock = NSLock()
+private final class BatchQueue: Sendable {
+    private let batches: Mutex<ArraySlice<[ScpEntry]>>
 
-    package init(_ batches: [[ScpEntry]]) { self.batches = batches[...] }
+    init(_ batches: [[ScpEntry]]) { self.batches = Mutex(batches[...]) }
 
-    package func next() -> [ScpEntry]? {
-        lock.lock()
-        defer { lock.unlock() }
-        return batches.popFirst()
-    }
+    func next() -> [ScpEntry]? { batches.withLock { $0.popFirst() } }
 }
 
-/// Serialises writing results and reporting progress.
+/// Serialises writing results and reporting progress. Unchecked: every use of `output` and of
+/// the counters is under `lock` (`record`), or after the workers have joined (`run`).
 private final class Sink: @unchecked Sendable {
     package let output: RecogOutput
     package let start: Date
-    package let onEvent: (DataSetProgress, [DataSetSummary.Failure]) -> Void
+    package let onEvent: @Sendable (DataSetProgress, [DataSetSummary.Failure]) -> Void
     private let lock = NSLock()
     package private(set) var progress: DataSetProgress
     package private(set) var failures: [DataSetSummary.Failure] = []
@@ -203,7 +200,7 @@ private final class Sink: @unchecked Sendable {
 
     package init(
         output: RecogOutput, total: Int, start: Date,
-        onEvent: @escaping (DataSetProgress, [DataSetSummary.Failure]) -> Void
+        onEvent: @escaping @Sendable (DataSetProgress, [DataSetSummary.Failure]) -> Void
     ) {
         self.output = output
         self.start = start

@@ -134,7 +134,7 @@ package final class RecogOutput {
             for id in part.ids {
                 if let other = source[id] {
                     throw ParaformerError.invalidOption(
-                        name: "--merge",
+                        name: "shards",
                         reason: "utterance \(id) is in both \(other.path) and \(shard.path)")
                 }
                 source[id] = shard

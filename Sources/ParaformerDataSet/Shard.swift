@@ -14,7 +14,7 @@ package struct ShardSpec: Sendable, Equatable, CustomStringConvertible {
     package init(index: Int, count: Int) throws {
         guard count >= 1, index >= 1, index <= count else {
             throw ParaformerError.invalidOption(
-                name: "--shard", reason: "\(index)/\(count) is not K/N with 1 ≤ K ≤ N")
+                name: "shard", reason: "\(index)/\(count) is not K/N with 1 ≤ K ≤ N")
         }
         self.index = index
         self.count = count
@@ -26,7 +26,7 @@ package struct ShardSpec: Sendable, Equatable, CustomStringConvertible {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]) else {
             throw ParaformerError.invalidOption(
-                name: "--shard", reason: "\"\(text)\" is not of the form K/N (e.g. 1/4)")
+                name: "shard", reason: "\"\(text)\" is not of the form K/N (e.g. 1/4)")
         }
         try self.init(index: k, count: n)
     }

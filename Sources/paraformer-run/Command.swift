@@ -91,7 +91,7 @@ struct ParaformerRun: ParsableCommand {
             var options = makeOptions(from: args)
             // Live input: the first chunk should not wait for the weights to be paged in.
             if streaming.streaming && (streaming.realtime || args.files.contains("-")) { options.preload = true }
-            recognizer = try Recognizer(modelPath: args.model, options: options)
+            recognizer = try Recognizer(model: URL(fileURLWithPath: args.model), options: options)
             if args.timings { printError("load: \(formatSeconds(clock.now - loadStart)), BLAS kernel \(BLAS.coreName), \(BLAS.threads) thread(s)") }
         } catch {
             printError("error: \(error)")

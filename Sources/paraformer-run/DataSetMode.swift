@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import Paraformer
 import ParaformerCore
 import ParaformerModels
@@ -124,7 +125,7 @@ func runDataSet(_ args: DataSetArguments, model: String, threads: Int, batchSize
     do {
         // OpenBLAS has one process-wide pool: with parallel jobs each call must stay on its thread.
         recognizer = try Recognizer(
-            modelPath: model,
+            model: URL(fileURLWithPath: model),
             options: RecognizerOptions(threads: args.jobs > 1 ? 1 : threads, batchSize: batchSize))
         output = try RecogOutput(outputDirectory: out)
     } catch {
@@ -211,39 +212,45 @@ private func summaryJSON(utterances: Int, summary: DataSetSummary?, report: Erro
 
 /// A one-line progress bar on standard error (a terminal only): done/total, failures,
 /// utterances per second, running real-time factor, time left.
-private final class ProgressBar {
+private final class ProgressBar: Sendable {
     let enabled: Bool
-    private var last = Date.distantPast
-    private var shown = false
+    /// When the bar was last drawn, and whether it is on screen.
+    private let state = Mutex((last: Date.distantPast, shown: false))
 
     init(enabled: Bool) { self.enabled = enabled }
 
     func update(_ p: DataSetProgress) {
         guard enabled else { return }
         let finished = p.decoded + p.failed
-        guard finished == p.total || Date().timeIntervalSince(last) >= 0.1 else { return }
-        last = Date()
-        let width = 30
-        let fraction = p.total > 0 ? Double(finished) / Double(p.total) : 1
-        let filled = Int(fraction * Double(width))
-        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        let rate = p.utterancesPerSecond
-        let eta = rate > 0 ? Int(Double(p.total - finished) / rate) : 0
-        var line = "[\(bar)] \(finished)/\(p.total)"
-        if p.failed > 0 { line += " (\(p.failed) failed)" }
-        line += String(format: "  %.1f utt/s  RTF %.4f  ETA %d:%02d", rate, p.realTimeFactor, eta / 60, eta % 60)
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
-        shown = true
+        state.withLock { state in
+            guard finished == p.total || Date().timeIntervalSince(state.last) >= 0.1 else { return }
+            state.last = Date()
+            let width = 30
+            let fraction = p.total > 0 ? Double(finished) / Double(p.total) : 1
+            let filled = Int(fraction * Double(width))
+            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+            let rate = p.utterancesPerSecond
+            let eta = rate > 0 ? Int(Double(p.total - finished) / rate) : 0
+            var line = "[\(bar)] \(finished)/\(p.total)"
+            if p.failed > 0 { line += " (\(p.failed) failed)" }
+            line += String(format: "  %.1f utt/s  RTF %.4f  ETA %d:%02d", rate, p.realTimeFactor, eta / 60, eta % 60)
+            FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+            state.shown = true
+        }
     }
 
     /// Prints a message line without garbling the bar.
     func printAbove(_ message: String) {
-        if enabled && shown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-        printError(message)
+        state.withLock { state in
+            if enabled && state.shown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            printError(message)
+        }
     }
 
     func finish() {
-        if enabled && shown { FileHandle.standardError.write(Data("\n".utf8)) }
-        shown = false
+        state.withLock { state in
+            if enabled && state.shown { FileHandle.standardError.write(Data("\n".utf8)) }
+            state.shown = false
+        }
     }
 }

@@ -27,19 +27,19 @@ final class BundledModelTests: XCTestCase {
     }
 
     func testOfflineModelTranscribesHeldOutClipsExactlyAsFunASR() throws {
-        let recognizer = try Recognizer(modelPath: Self.weights.appendingPathComponent("paraformer-zh-small.gguf").path)
+        let recognizer = try Recognizer(model: URL(fileURLWithPath: Self.weights.appendingPathComponent("paraformer-zh-small.gguf").path))
         let clips = try Self.clips().filter { $0.model == "offline" }
         XCTAssertGreaterThanOrEqual(clips.count, 5)
         for clip in clips {
             let url = Bundle.module.url(forResource: "Fixtures/heldout/\(clip.file)", withExtension: nil)!
-            XCTAssertEqual(try recognizer.transcribe(file: url).text, clip.funasr, clip.file)
+            XCTAssertEqual(try recognizer.transcribe(.file(url)).text, clip.funasr, clip.file)
             XCTAssertEqual(clip.funasr, clip.reference, "\(clip.file) is a correctly recognised clip")
         }
     }
 
     func testStreamingModelTranscribesHeldOutClipsExactlyAsFunASR() throws {
         let recognizer = try Recognizer(
-            modelPath: Self.weights.appendingPathComponent("paraformer-zh-small-online.gguf").path)
+            model: URL(fileURLWithPath: Self.weights.appendingPathComponent("paraformer-zh-small-online.gguf").path))
         let clips = try Self.clips().filter { $0.model == "online" }
         XCTAssertGreaterThanOrEqual(clips.count, 5)
         for clip in clips {
@@ -64,9 +64,9 @@ final class BundledModelTests: XCTestCase {
         for name in ["paraformer-zh-small.gguf", "paraformer-zh-small-online.gguf"] {
             for preload in [false, true] {
                 let r = try Recognizer(
-                    modelPath: Self.weights.appendingPathComponent(name).path,
+                    model: URL(fileURLWithPath: Self.weights.appendingPathComponent(name).path),
                     options: RecognizerOptions(preload: preload))
-                XCTAssertEqual(try r.transcribe(file: sample).text, "在奶录撤联根刊统盆常", "\(name), preload \(preload)")
+                XCTAssertEqual(try r.transcribe(.file(sample)).text, "在奶录撤联根刊统盆常", "\(name), preload \(preload)")
             }
         }
     }

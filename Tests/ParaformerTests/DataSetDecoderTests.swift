@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 
 @testable import Paraformer
@@ -222,8 +223,11 @@ final class DataSetDecoderTests: XCTestCase {
         let data = try makeDataSet(count: 6)
         let output = try RecogOutput(outputDirectory: try DataSetTestSupport.temporaryDirectory())
         let scp = try WavScp(contentsOf: data.appendingPathComponent("wav.scp"))
-        var events: [DataSetProgress] = []
-        _ = try decoder(batchSize: 2).run(entries: scp.entries, output: output) { p, _ in events.append(p) }
+        let recorded = Mutex<[DataSetProgress]>([])
+        _ = try decoder(batchSize: 2).run(entries: scp.entries, output: output) { p, _ in
+            recorded.withLock { $0.append(p) }
+        }
+        let events = recorded.withLock { $0 }
         XCTAssertEqual(events.count, 3)
         XCTAssertEqual(events.last?.decoded, 4)
         XCTAssertEqual(events.last?.failed, 2)

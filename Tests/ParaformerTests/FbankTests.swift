@@ -56,7 +56,7 @@ final class FbankTests: XCTestCase {
         let f = FbankComputer()
         let x = (0..<16000).map { Float(sin(Double($0) * 0.05)) * 0.3 }
         let want = f.compute(x).array
-        let results = UnsafeMutableBufferPointer<Bool>.allocate(capacity: 8)
+        nonisolated(unsafe) let results = UnsafeMutableBufferPointer<Bool>.allocate(capacity: 8)
         defer { results.deallocate() }
         DispatchQueue.concurrentPerform(iterations: 8) { i in
             // Different FFT sizes on some threads exercise the plan cache's lock.

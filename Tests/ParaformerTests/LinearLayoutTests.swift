@@ -43,7 +43,7 @@ final class LinearLayoutTests: XCTestCase {
     func testUnknownLayoutIsRefused() throws {
         let path = try patchedCopy("rowmaj")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        XCTAssertThrowsError(try Recognizer(modelPath: path)) { error in
+        XCTAssertThrowsError(try Recognizer(model: URL(fileURLWithPath: path))) { error in
             XCTAssertTrue("\(error)".contains("paraformer.linear_layout"), "\(error)")
         }
     }
@@ -53,7 +53,7 @@ final class LinearLayoutTests: XCTestCase {
         // has the wrong shape.
         let path = try patchedCopy("out_in")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        XCTAssertThrowsError(try Recognizer(modelPath: path)) { error in
+        XCTAssertThrowsError(try Recognizer(model: URL(fileURLWithPath: path))) { error in
             guard case ParaformerError.shapeMismatch(let name, _, _) = error else {
                 return XCTFail("\(error)")
             }

@@ -89,18 +89,18 @@ final class OfflineParityTests: XCTestCase {
     func testTranscriptsAndTimestampsMatchFunASR() throws {
         for modelName in models {
             let path = Self.fixture("\(modelName).gguf")
-            let fixed = try Recognizer(modelPath: path)
-            let legacy = try Recognizer(modelPath: path, options: RecognizerOptions(timestampOrder: .funasr1416))
+            let fixed = try Recognizer(model: URL(fileURLWithPath: path))
+            let legacy = try Recognizer(model: URL(fileURLWithPath: path), options: RecognizerOptions(timestampOrder: .funasr1416))
             for clip in clips {
                 let label = "\(modelName)/\(clip)"
                 let fx = try GGUFFile(path: Self.fixture("\(Self.expected(modelName))__\(clip).gguf"))
                 let wave = try fx.tensor("waveform").array
-                let r = try fixed.transcribe(samples: wave, sampleRate: 16000)
+                let r = try fixed.transcribe(.samples(wave, sampleRate: 16000))
                 XCTAssertEqual(r.text, string(fx, "fixture.text"), label)
                 XCTAssertEqual(r.timestampText, string(fx, "fixture.text_with_timestamp_mode"), label)
                 XCTAssertEqual(r.tokens.map(\.text), fx.metadata["fixture.tokens"]?.arrayValue?.compactMap(\.stringValue), label)
                 XCTAssertEqual(r.timestamps.flatMap { $0 }, ints(fx.metadata["fixture.timestamps_fixed_order"]), label)
-                let l = try legacy.transcribe(samples: wave, sampleRate: 16000)
+                let l = try legacy.transcribe(.samples(wave, sampleRate: 16000))
                 XCTAssertEqual(l.timestamps.flatMap { $0 }, ints(fx.metadata["fixture.timestamps"]), label)
                 XCTAssertEqual(
                     l.tokens.flatMap { [$0.startMs, $0.endMs] }, ints(fx.metadata["fixture.token_timestamps"]), label)
@@ -115,7 +115,7 @@ final class OfflineParityTests: XCTestCase {
         let batchClips = ["zh_short", "en", "zh_long"]  // the last is the longest
         for modelName in models {
             let recognizer = try Recognizer(
-                modelPath: Self.fixture("\(modelName).gguf"), options: RecognizerOptions(batchSize: 3))
+                model: URL(fileURLWithPath: Self.fixture("\(modelName).gguf")), options: RecognizerOptions(batchSize: 3))
             let batchFixture = try GGUFFile(path: Self.fixture("\(Self.expected(modelName))__batch.gguf"))
             var inputs: [AudioBuffer] = []
             var singleTexts: [String?] = []
@@ -127,7 +127,7 @@ final class OfflineParityTests: XCTestCase {
             let batched = try recognizer.transcribe(batch: inputs)
             XCTAssertEqual(batched.count, 3)
             for (i, input) in inputs.enumerated() {
-                let single = try recognizer.transcribe(samples: input.samples, sampleRate: 16000)
+                let single = try recognizer.transcribe(.samples(input.samples, sampleRate: 16000))
                 XCTAssertEqual(batched[i].tokenIds, single.tokenIds, "\(modelName) utterance \(i)")
                 XCTAssertEqual(batched[i].text, single.text)
                 XCTAssertEqual(batched[i].timestamps, single.timestamps)
@@ -142,24 +142,24 @@ final class OfflineParityTests: XCTestCase {
     }
 
     func testSilenceAndTooShortAudioGiveEmptyText() throws {
-        let recognizer = try Recognizer(modelPath: Self.fixture("tiny.gguf"))
-        XCTAssertEqual(try recognizer.transcribe(samples: [Float](repeating: 0, count: 300), sampleRate: 16000).text, "")
-        XCTAssertEqual(try recognizer.transcribe(samples: [Float](repeating: 0, count: 1), sampleRate: 16000).text, "")
-        XCTAssertThrowsError(try recognizer.transcribe(samples: [Float](), sampleRate: 16000))
-        XCTAssertThrowsError(try recognizer.transcribe(samples: [0.1, .nan], sampleRate: 16000))
-        XCTAssertThrowsError(try recognizer.transcribe(samples: [0.1, 0.2], sampleRate: 0))
-        let short = try Recognizer(modelPath: Self.fixture("tiny.gguf"), options: RecognizerOptions(maxDuration: 0.5))
-        XCTAssertThrowsError(try short.transcribe(samples: [Float](repeating: 0, count: 16000), sampleRate: 16000)) { error in
+        let recognizer = try Recognizer(model: URL(fileURLWithPath: Self.fixture("tiny.gguf")))
+        XCTAssertEqual(try recognizer.transcribe(.samples([Float](repeating: 0, count: 300), sampleRate: 16000)).text, "")
+        XCTAssertEqual(try recognizer.transcribe(.samples([Float](repeating: 0, count: 1), sampleRate: 16000)).text, "")
+        XCTAssertThrowsError(try recognizer.transcribe(.samples([Float](), sampleRate: 16000)))
+        XCTAssertThrowsError(try recognizer.transcribe(.samples([0.1, .nan], sampleRate: 16000)))
+        XCTAssertThrowsError(try recognizer.transcribe(.samples([0.1, 0.2], sampleRate: 0)))
+        let short = try Recognizer(model: URL(fileURLWithPath: Self.fixture("tiny.gguf")), options: RecognizerOptions(maxDuration: 0.5))
+        XCTAssertThrowsError(try short.transcribe(.samples([Float](repeating: 0, count: 16000), sampleRate: 16000))) { error in
             XCTAssertTrue("\(error)".contains("longer than the 0 s decoded in one piece") || "\(error)".contains("split it"), "\(error)")
         }
-        XCTAssertThrowsError(try Recognizer(modelPath: Self.fixture("tiny.gguf"), options: RecognizerOptions(maxDuration: -1)))
+        XCTAssertThrowsError(try Recognizer(model: URL(fileURLWithPath: Self.fixture("tiny.gguf")), options: RecognizerOptions(maxDuration: -1)))
     }
 
     func testRejectsModelWithMissingOrMisshapenTensors() throws {
         // A fixture file (tensors of one utterance) is not a model.
-        XCTAssertThrowsError(try Recognizer(modelPath: Self.fixture("tiny__en.gguf"))) { error in
+        XCTAssertThrowsError(try Recognizer(model: URL(fileURLWithPath: Self.fixture("tiny__en.gguf")))) { error in
             XCTAssertEqual(error as? ParaformerError, .unsupportedArchitecture("paraformer-fixture"))
         }
-        XCTAssertThrowsError(try Recognizer(modelPath: Self.fixture("tiny.gguf"), options: RecognizerOptions(batchSize: 0)))
+        XCTAssertThrowsError(try Recognizer(model: URL(fileURLWithPath: Self.fixture("tiny.gguf")), options: RecognizerOptions(batchSize: 0)))
     }
 }

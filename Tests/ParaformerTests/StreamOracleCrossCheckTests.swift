@@ -20,7 +20,7 @@ final class StreamOracleCrossCheckTests: XCTestCase {
         // `tiny-online-inout`: tiny-online's weights with Linear matrices stored [in, out].
         for modelFile in ["tiny-online", "small-online", "tiny-online-inout"] {
             let model = modelFile.hasSuffix("-inout") ? String(modelFile.dropLast("-inout".count)) : modelFile
-            let recognizer = try Recognizer(modelPath: Self.fixture("\(modelFile).gguf"))
+            let recognizer = try Recognizer(model: URL(fileURLWithPath: Self.fixture("\(modelFile).gguf")))
             for audio in ["stream_a", "stream_b"] {
                 for setting in ["cs0-10-5_lb4-1", "cs0-8-4_lb4-1", "cs0-10-5_lb0-0"] {
                     let name = "\(model)__\(audio)__\(setting)"

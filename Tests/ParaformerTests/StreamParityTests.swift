@@ -105,7 +105,7 @@ enum StreamFixtures {
         let path = model == "large-online"
             ? large!.modelPath
             : ModelFixtures.path("\(model).gguf")
-        let r = try Recognizer(modelPath: path)
+        let r = try Recognizer(model: URL(fileURLWithPath: path))
         recognizers[model] = r
         return r
     }
@@ -231,7 +231,7 @@ final class StreamParityTests: XCTestCase {
         for c in StreamFixtures.cases {
             let recognizer = try StreamFixtures.recognizer(c.model)
             let r = try recognizer.transcribeStreaming(
-                samples: StreamFixtures.audio(c.audio), sampleRate: 16000, options: c.options)
+                .samples(StreamFixtures.audio(c.audio), sampleRate: 16000), options: c.options)
             XCTAssertEqual(r.text, c.fake_text, c.name)
             XCTAssertEqual(r.tokenIds, c.fake_token_ids, c.name)
         }

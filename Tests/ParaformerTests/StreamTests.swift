@@ -58,11 +58,12 @@ final class StreamTests: XCTestCase {
     func testStreamsShareOneRecognizerConcurrently() throws {
         let c = StreamFixtures.cases.first { $0.name == "small_10_lb4_1_mid" }!
         let expected = try run(c, slice: 0)
-        let results = UnsafeMutableBufferPointer<Run?>.allocate(capacity: 4)
+        nonisolated(unsafe) let results = UnsafeMutableBufferPointer<Run?>.allocate(capacity: 4)
+        nonisolated(unsafe) let test = self
         results.initialize(repeating: nil)
         defer { results.deallocate() }
         DispatchQueue.concurrentPerform(iterations: 4) { i in
-            results[i] = try? self.run(c, slice: [1600, 4800, 16000, 0][i])
+            results[i] = try? test.run(c, slice: [1600, 4800, 16000, 0][i])
         }
         for r in results { XCTAssertEqual(r, expected) }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 
 @testable import Paraformer
@@ -155,7 +156,7 @@ final class ThreadingTests: XCTestCase {
         let callers = 4
         let regions = 300
         let failures = NSLock()
-        var bad = 0
+        nonisolated(unsafe) var bad = 0
         DispatchQueue.concurrentPerform(iterations: callers) { caller in
             for region in 0..<regions {
                 let parts = 1 + (region + caller) % 5
@@ -217,6 +218,44 @@ final class ThreadingTests: XCTestCase {
         }
     }
 
+    func testRecognizersKeepTheirOwnThreadCounts() throws {
+        // Two recognizers with different `threads` (and one with none) do not change each
+        // other's count or the process default, also when they run at the same time.
+        BLAS.setThreads(2)
+        let model = ModelFixtures.path("tiny.gguf")
+        let one = try Recognizer(model: URL(fileURLWithPath: model), options: RecognizerOptions(threads: 1))
+        let three = try Recognizer(model: URL(fileURLWithPath: model), options: RecognizerOptions(threads: 3))
+        let plain = try Recognizer(model: URL(fileURLWithPath: model))
+        XCTAssertEqual(Parallel.threads, 2)
+        XCTAssertEqual(one.withOwnThreads { Parallel.threads }, 1)
+        XCTAssertEqual(three.withOwnThreads { Parallel.threads }, 3)
+        XCTAssertEqual(plain.withOwnThreads { Parallel.threads }, 2)
+        let audio = try AudioDecoder.load(contentsOf: URL(fileURLWithPath: ModelFixtures.path("audio/zh_short.wav")))
+        let alone = [
+            try one.transcribe(.samples(audio.samples, sampleRate: audio.sampleRate)),
+            try three.transcribe(.samples(audio.samples, sampleRate: audio.sampleRate)),
+        ]
+        let seen = Mutex<[Set<Int>]>([[], []])
+        let together = Mutex<[[RecognitionResult]]>([[], []])
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            let r = i % 2 == 0 ? one : three
+            for _ in 0..<20 {
+                let t = r.withOwnThreads { Parallel.threads }
+                seen.withLock { _ = $0[i % 2].insert(t) }
+            }
+            if let result = try? r.transcribe(.samples(audio.samples, sampleRate: audio.sampleRate)) {
+                together.withLock { $0[i % 2].append(result) }
+            }
+        }
+        XCTAssertEqual(seen.withLock { $0 }, [[1], [3]])
+        XCTAssertEqual(Parallel.threads, 2)
+        for k in 0..<2 {
+            let results = together.withLock { $0[k] }
+            XCTAssertEqual(results.count, 4)
+            for r in results { XCTAssertEqual(r.tokenIds, alone[k].tokenIds, "recognizer \(k)") }
+        }
+    }
+
     func testBundledModelAgreesOnOneAndThreeThreads() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
@@ -225,11 +264,11 @@ final class ThreadingTests: XCTestCase {
         var texts: [String] = []
         var outputs: [ParaformerModel.Output] = []
         for t in [1, 3] {
-            let recognizer = try Recognizer(modelPath: model, options: RecognizerOptions(threads: t))
-            texts.append(try recognizer.transcribe(file: sample).text)
+            let recognizer = try Recognizer(model: URL(fileURLWithPath: model), options: RecognizerOptions(threads: t))
+            texts.append(try recognizer.transcribe(.file(sample)).text)
             let audio = try AudioDecoder.load(contentsOf: sample)
             let features = try recognizer.frontend.features(samples: audio.samples)
-            outputs.append(recognizer.model.run([features], keepIntermediates: true, Workspace())[0])
+            outputs.append(recognizer.withOwnThreads { recognizer.model.run([features], keepIntermediates: true, Workspace())[0] })
         }
         XCTAssertEqual(texts[0], texts[1])
         XCTAssertFalse(texts[0].isEmpty)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Every error the engine reports. Each case carries what a user needs to fix the input;
 /// `description` is one sentence.
 public enum ParaformerError: Error, Equatable, CustomStringConvertible, Sendable {
@@ -65,4 +67,9 @@ public enum ParaformerError: Error, Equatable, CustomStringConvertible, Sendable
             return "The stream was already finished; call reset() before feeding more audio."
         }
     }
+}
+
+extension ParaformerError: LocalizedError {
+    /// The one-sentence `description`, for `localizedDescription` and UI code.
+    public var errorDescription: String? { description }
 }

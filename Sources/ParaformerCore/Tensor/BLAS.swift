@@ -127,12 +127,12 @@ package enum BLAS {
     /// Threads the engine splits matrix products and row kernels over.
     package static var threads: Int { Parallel.threads }
 
-    /// Sets the engine's thread count for the whole process. The BLAS library itself stays
+    /// Sets the engine's default thread count for the process (what runs outside any
+    /// recognizer's own count, `Parallel.withThreads`). The BLAS library itself stays
     /// single-threaded; `gemm` splits products over these threads.
     package static func setThreads(_ n: Int) {
-        // The first access to `Parallel.threads`, this write included, runs its initializer,
-        // which sets the library to one thread.
-        Parallel.threads = max(1, n)
+        _ = Parallel.libraryThreads  // sets the library to one thread
+        Parallel.processThreads.store(max(1, n), ordering: .relaxed)
     }
 
     /// The BLAS library's default thread count (OPENBLAS_NUM_THREADS, else the cores), after

@@ -4,7 +4,7 @@ import Foundation
 /// The offline Paraformer network: encoder → CIF predictor → NAR decoder → argmax.
 /// Read-only after init; every call brings its own `Workspace`, so one model serves many threads.
 /// FunASR: paraformer/model.py `Paraformer.inference`.
-package final class ParaformerModel: LoadedModel, @unchecked Sendable {
+package final class ParaformerModel: LoadedModel, Sendable {
     package let hparams: Hyperparameters
     package let encoder: SANMEncoder
     package let predictor: CIFPredictor
