@@ -8,3 +8,7 @@
 @_exported import struct ParaformerCore.TimestampSpan
 @_exported import enum ParaformerCore.TimestampPredictor
 @_exported import struct ParaformerCore.TokenTable
+@_exported import struct ParaformerModels.FSMNVADConfiguration
+@_exported import struct ParaformerModels.SpeechSegment
+@_exported import struct ParaformerModels.VADEvent
+@_exported import struct ParaformerModels.VADOptions

@@ -49,6 +49,7 @@ package enum ModelRegistry {
     package static let families: [ModelFamily] = [
         ParaformerModel.family,
         CTTransformerModel.family,
+        FSMNVADModel.family,
     ]
 
     /// The metadata key that names a file's architecture (GGUF's own convention).

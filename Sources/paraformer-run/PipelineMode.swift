@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Paraformer
+import ParaformerCore
 
 /// Options of the VAD alone and of the VAD → ASR pipeline.
 struct PipelineArguments: ParsableArguments {

@@ -58,7 +58,7 @@ func runPunctuation(_ p: PunctuationArguments, model: String, threads: Int, json
         } else {
             print(r.text)
         }
-        fflush(stdout)
+        fflush(nil)  // all output streams (stdout is not concurrency-safe to name in Swift 6)
     }
     if let text = p.text {
         emit("text", text)

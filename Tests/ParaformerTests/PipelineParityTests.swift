@@ -2,6 +2,8 @@ import Foundation
 import XCTest
 
 @testable import Paraformer
+@testable import ParaformerCore
+@testable import ParaformerModels
 
 /// VAD → ASR against FunASR 1.4.16's `AutoModel(model, vad_model).generate(input,
 /// output_timestamp=True)` (Tools/gen_vad_fixtures.py pipeline): the bundled
@@ -12,10 +14,10 @@ final class PipelineParityTests: XCTestCase {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Weights")
 
-    static var cases: GGUFFile!
-    static var samples: [Float] = []
-    static var pipeline: SpeechPipeline!
-    static var punctuator: Punctuator!
+    nonisolated(unsafe) static var cases: GGUFFile!
+    nonisolated(unsafe) static var samples: [Float] = []
+    nonisolated(unsafe) static var pipeline: SpeechPipeline!
+    nonisolated(unsafe) static var punctuator: Punctuator!
 
     override class func setUp() {
         super.setUp()

@@ -124,7 +124,7 @@ final class PunctuationParityTests: XCTestCase {
         let m = try XCTUnwrap(Self.expected["punc"])
         let p = try punctuator(m.model)
         let cases = try XCTUnwrap(m.cases)
-        let results = UnsafeMutableBufferPointer<PunctuationResult?>.allocate(capacity: cases.count)
+        nonisolated(unsafe) let results = UnsafeMutableBufferPointer<PunctuationResult?>.allocate(capacity: cases.count)
         defer { results.deallocate() }
         results.initialize(repeating: nil)
         DispatchQueue.concurrentPerform(iterations: cases.count) { i in

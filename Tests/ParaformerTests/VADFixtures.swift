@@ -2,6 +2,8 @@ import Foundation
 import XCTest
 
 @testable import Paraformer
+@testable import ParaformerCore
+@testable import ParaformerModels
 
 /// The committed FSMN-VAD fixtures (Tests/ParaformerTests/Fixtures/vad, made by
 /// Tools/gen_vad_fixtures.py): a random-weight loudness-detector model, audio recipes and

@@ -2,6 +2,8 @@ import Foundation
 import XCTest
 
 @testable import Paraformer
+@testable import ParaformerCore
+@testable import ParaformerModels
 
 /// FSMN-VAD against FunASR 1.4.16 (`FsmnVADStreaming`, Tools/gen_vad_fixtures.py): segment
 /// boundaries offline and every streaming call's events, with the dynamic silence schedule and
@@ -13,9 +15,9 @@ final class VADParityTests: XCTestCase {
     /// Frame level in dB (FunASR computes it in float32 NumPy).
     let decibelTolerance = 1e-3
 
-    static var detector: VoiceActivityDetector!
-    static var cases: GGUFFile!
-    static var samples: [Float] = []
+    nonisolated(unsafe) static var detector: VoiceActivityDetector!
+    nonisolated(unsafe) static var cases: GGUFFile!
+    nonisolated(unsafe) static var samples: [Float] = []
 
     override class func setUp() {
         super.setUp()
@@ -85,7 +87,7 @@ final class VADParityTests: XCTestCase {
     func testFrameProbabilitiesAndLevelsMatchFunASR() throws {
         let expectedP = try Self.cases.tensor("frames.p_sil").array
         let expectedDb = try Self.cases.tensor("frames.decibel").array
-        let d = Self.detector!
+        let d = Self.detector.model
         let frontend = OnlineFrontend(frontend: d.frontend)
         let feats = try frontend.accept(samples: Self.samples, isFinal: true)
         XCTAssertEqual(feats.rows, expectedP.count)
@@ -103,7 +105,7 @@ final class VADParityTests: XCTestCase {
         XCTAssertEqual(expectedDb.count, feats.rows)
         let c = d.configuration
         let db = Self.samples.withUnsafeBufferPointer {
-            VADStream.frameDecibels($0, firstFrameOffset: 0, frames: feats.rows, hop: c.frameShiftSamples, window: c.frameLengthSamples)
+            FSMNVADSession.frameDecibels($0, firstFrameOffset: 0, frames: feats.rows, hop: c.frameShiftSamples, window: c.frameLengthSamples)
         }
         var worstDb = 0.0
         for t in db.indices { worstDb = max(worstDb, abs(db[t] - Double(expectedDb[t]))) }

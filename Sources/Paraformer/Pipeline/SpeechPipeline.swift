@@ -1,4 +1,6 @@
 import Foundation
+import ParaformerCore
+import ParaformerModels
 
 /// One VAD segment and its transcript, FunASR's per-segment result inside
 /// `AutoModel.inference_with_vad`.
@@ -87,7 +89,7 @@ public struct PipelineOptions: Sendable, Equatable {
 /// of the recording (at most one VAD chunk and one segment of audio are held).
 ///
 /// Read-only after `init`; share it across threads.
-public final class SpeechPipeline: @unchecked Sendable {
+public final class SpeechPipeline: Sendable {
     public let recognizer: Recognizer
     public let vad: VoiceActivityDetector
     /// Restores punctuation in the joined text (FunASR's `punc_model`), when given.
@@ -127,7 +129,7 @@ public final class SpeechPipeline: @unchecked Sendable {
 
     /// Transcribes mono samples in [-1, 1] at `sampleRate`.
     public func transcribe(samples: [Float], sampleRate: Int) throws -> PipelineResult {
-        let wave = try vad.frontend.waveform(samples: samples, sampleRate: sampleRate)
+        let wave = try vad.model.frontend.waveform(samples: samples, sampleRate: sampleRate)
         let session = try PipelineSession(pipeline: self)
         var segments = try session.feed(wave, isFinal: false)
         segments += try session.feed([], isFinal: true)
@@ -161,7 +163,7 @@ public final class SpeechPipeline: @unchecked Sendable {
             // The resampler works on whole signals (torchaudio's numerics): other rates are
             // read whole, then cut as usual.
             let audio = try AudioDecoder.load(contentsOf: url, channel: channel)
-            let wave = try vad.frontend.waveform(samples: audio.samples, sampleRate: audio.sampleRate)
+            let wave = try vad.model.frontend.waveform(samples: audio.samples, sampleRate: audio.sampleRate)
             let session = try PipelineSession(pipeline: self)
             for s in try session.feed(wave, isFinal: false) { try body(s) }
             for s in try session.feed([], isFinal: true) { try body(s) }
@@ -206,7 +208,7 @@ public final class SpeechPipeline: @unchecked Sendable {
 /// chunks) and the audio not yet behind a closed segment.
 final class PipelineSession {
     let pipeline: SpeechPipeline
-    private let vadStream: VADStream
+    private let vadStream: FSMNVADSession
     /// Samples from absolute index `bufferStart` on.
     private var buffer: [Float] = []
     private var bufferStart = 0
@@ -214,7 +216,7 @@ final class PipelineSession {
 
     init(pipeline: SpeechPipeline) throws {
         self.pipeline = pipeline
-        vadStream = try VADStream(detector: pipeline.vad, options: pipeline.options.vad, streamingEvents: false)
+        vadStream = try FSMNVADSession(detector: pipeline.vad.model, options: pipeline.options.vad, streamingEvents: false)
     }
 
     /// Appends samples (model rate) and returns the segments that closed, decoded.
@@ -233,7 +235,7 @@ final class PipelineSession {
                 throw ParaformerError.invalidAudio(source: "pipeline", reason: "segment \(seg.startMs)–\(seg.endMs) ms is outside the buffered audio")
             }
             let piece = Array(buffer[(from - bufferStart)..<(to - bufferStart)])
-            let result = try pipeline.recognizer.transcribe(samples: piece, sampleRate: pipeline.vad.sampleRate, source: "segment \(seg.startMs)-\(seg.endMs) ms")
+            let result = try pipeline.recognizer.transcribe(.samples(piece, sampleRate: pipeline.vad.sampleRate))
             out.append(TranscribedSegment(segment: seg, result: result))
         }
         // Audio before the earliest sample a future segment can start at is no longer needed.

@@ -1,3 +1,5 @@
+import ParaformerCore
+
 /// Every metadata key of an FSMN-VAD model file (`general.architecture` = `fsmn-vad`;
 /// Weights/FORMAT.md, written by Tools/convert.py from the model's config.yaml and am.mvn).
 enum FSMNVADKey: String, CaseIterable {
@@ -113,12 +115,12 @@ public struct FSMNVADConfiguration: Sendable, Equatable {
     public var vadSampleRate: Int
 
     /// Samples per VAD frame hop (160).
-    var frameShiftSamples: Int { frameInMs * vadSampleRate / 1000 }
+    package var frameShiftSamples: Int { frameInMs * vadSampleRate / 1000 }
     /// Samples per frame window (400), the span of one frame's level.
-    var frameLengthSamples: Int { vadFrameLengthMs * vadSampleRate / 1000 }
+    package var frameLengthSamples: Int { vadFrameLengthMs * vadSampleRate / 1000 }
 
     /// Reads and validates every key.
-    init(_ file: GGUFFile) throws {
+    package init(_ file: GGUFFile) throws {
         let m = file.metadata
         func value(_ key: FSMNVADKey) throws -> GGUFFile.Value {
             guard let v = m[key.rawValue] else { throw ParaformerError.missingMetadata(key.rawValue) }

@@ -1,4 +1,5 @@
 import Foundation
+import ParaformerCore
 
 /// FunASR's `WindowDetector`: a ring of the last `size` frame decisions (1 speech, 0 silence)
 /// and their sum, switching Sil→Speech at `sum ≥ silToSpeech` and Speech→Sil at

@@ -3,14 +3,14 @@ import Foundation
 
 /// Reads a sound file block by block (libsndfile), mono as `AudioDecoder.load` makes it, so that
 /// hours of audio never sit in memory at once.
-public final class AudioFileReader {
+package final class AudioFileReader {
     /// The file's sample rate.
-    public let sampleRate: Int
+    package let sampleRate: Int
     /// Its channel count.
-    public let channels: Int
+    package let channels: Int
     /// Frames the header declares (may be wrong or unknown for some formats; progress only).
-    public let declaredFrames: Int
-    public let path: String
+    package let declaredFrames: Int
+    package let path: String
     private let file: OpaquePointer
     private let channel: ChannelSelection
     private var buffer: [Float] = []
@@ -19,7 +19,7 @@ public final class AudioFileReader {
     /// Opens `url`.
     /// - Throws: `.audioDecodingFailed` (missing, not audio, unsupported rate), `.invalidOption`
     ///   for a channel the file lacks.
-    public init(url: URL, channel: ChannelSelection = .mix) throws {
+    package init(url: URL, channel: ChannelSelection = .mix) throws {
         path = url.path
         var info = SF_INFO()
         guard let f = sf_open(path, Int32(SFM_READ), &info) else {
@@ -50,7 +50,7 @@ public final class AudioFileReader {
 
     /// Up to `frames` mono samples; an empty array at the end of the file.
     /// - Throws: `.audioDecodingFailed` for a read error, `.invalidAudio` for NaN/infinite samples.
-    public func read(frames: Int) throws -> [Float] {
+    package func read(frames: Int) throws -> [Float] {
         guard !closed, frames > 0 else { return [] }
         if buffer.count < frames * channels { buffer = [Float](repeating: 0, count: frames * channels) }
         let n = buffer.withUnsafeMutableBufferPointer { Int(sf_readf_float(file, $0.baseAddress, sf_count_t(frames))) }

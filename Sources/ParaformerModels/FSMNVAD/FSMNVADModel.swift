@@ -1,4 +1,5 @@
 import Foundation
+import ParaformerCore
 
 /// One speech segment, in milliseconds from the start of the audio: FunASR's `[start, end]`.
 public struct SpeechSegment: Sendable, Codable, Equatable, Hashable {
@@ -76,7 +77,7 @@ public struct VADOptions: Sendable, Equatable {
     /// Whether the dynamic schedule runs.
     public var usesDynamicSilence: Bool { dynamicSilence ?? (maxEndSilenceTime == nil) }
 
-    func validate() throws {
+    package func validate() throws {
         guard chunkSizeMs >= 1 && chunkSizeMs <= 3_600_000 else {
             throw ParaformerError.invalidOption(name: "chunkSizeMs", reason: "\(chunkSizeMs) is not between 1 and 3600000 ms")
         }
@@ -92,26 +93,22 @@ public struct VADOptions: Sendable, Equatable {
     }
 }
 
-/// FSMN-VAD (FunASR's `FsmnVADStreaming`): finds the speech segments of audio, offline or
-/// chunk by chunk, exactly as FunASR 1.4.16 does.
-///
-/// Read-only after `init` and safe to share: every `detect` call and every `VADStream` has its
-/// own state.
-/// ```swift
-/// let vad = try VoiceActivityDetector(modelPath: "fsmn-vad.gguf")
-/// for s in try vad.detect(file: URL(fileURLWithPath: "talk.wav")) { print(s.startMs, s.endMs) }
-/// ```
-public final class VoiceActivityDetector: @unchecked Sendable {
-    /// The model's configuration.
-    public let configuration: FSMNVADConfiguration
-    let encoder: FSMNEncoder
-    let frontend: OfflineFrontend
-    let file: GGUFFile
+/// A loaded FSMN-VAD model (FunASR's `FsmnVADStreaming`): its configuration, network and
+/// frontend. Read-only; every `FSMNVADSession` keeps its own state.
+package final class FSMNVADModel: LoadedModel, @unchecked Sendable {
+    package let file: GGUFFile
+    package let configuration: FSMNVADConfiguration
+    package let encoder: FSMNEncoder
+    /// The frontend's configuration (fbank, LFR 5/1, the VAD's own CMVN); streams run it online.
+    package let frontend: OfflineFrontend
 
-    /// Loads (memory-maps) an FSMN-VAD GGUF file and binds every tensor.
-    /// - Throws: `ParaformerError` naming what is wrong with the file.
-    public init(modelPath: String) throws {
-        file = try GGUFFile(path: modelPath)
+    package static let family = ModelFamily(
+        name: "FSMN-VAD", architectures: [FSMNVADConfiguration.architecture], kind: .voiceActivityDetection,
+        load: { try FSMNVADModel(file: $0) })
+
+    /// Binds every tensor of `file`.
+    package init(file: GGUFFile) throws {
+        self.file = file
         let c = try FSMNVADConfiguration(file)
         configuration = c
         let store = WeightStore(file, linearLayout: .outIn)
@@ -124,32 +121,7 @@ public final class VoiceActivityDetector: @unchecked Sendable {
     }
 
     /// The rate the detector analyses (16000 for the released model).
-    public var sampleRate: Int { configuration.sampleRate }
-
-    /// The segments of mono samples in [-1, 1] at `sampleRate` (resampled to the model's rate),
-    /// FunASR's offline `generate(input=...)[0]["value"]`.
-    public func detect(samples: [Float], sampleRate rate: Int, options: VADOptions = VADOptions()) throws
-        -> [SpeechSegment]
-    {
-        try options.validate()
-        if samples.isEmpty { return [] }
-        let wave = try frontend.waveform(samples: samples, sampleRate: rate)
-        let stream = try VADStream(detector: self, options: options, streamingEvents: false)
-        return try stream.segments(wave, isFinal: true)
-    }
-
-    /// The segments of a sound file (any format libsndfile reads, any rate; channels averaged).
-    public func detect(file url: URL, options: VADOptions = VADOptions()) throws -> [SpeechSegment] {
-        let audio = try AudioDecoder.load(contentsOf: url)
-        return try detect(samples: audio.samples, sampleRate: audio.sampleRate, options: options)
-    }
-
-    /// A stream for chunked input at the model's rate (FunASR's `generate(..., cache=, is_final=)`
-    /// with `chunk_size = options.chunkSizeMs`); events come out as segments open and close.
-    public func makeStream(options: VADOptions = VADOptions(chunkSizeMs: 200)) throws -> VADStream {
-        try options.validate()
-        return try VADStream(detector: self, options: options, streamingEvents: true)
-    }
+    package var sampleRate: Int { configuration.sampleRate }
 }
 
 /// The state of one VAD run over one audio stream (FunASR's `cache`): frontend caches, the
@@ -158,11 +130,11 @@ public final class VoiceActivityDetector: @unchecked Sendable {
 /// Each `accept` behaves as one FunASR `generate` call with that cache: the samples are
 /// appended to the leftover of the previous call and cut into `chunkSizeMs` pieces; a partial
 /// piece waits for the next call unless `isFinal`.
-public final class VADStream {
-    public let options: VADOptions
-    let detector: VoiceActivityDetector
+package final class FSMNVADSession {
+    package let options: VADOptions
+    let detector: FSMNVADModel
     /// FunASR's `is_streaming_input`: events ([beg,-1], [-1,end]) rather than whole segments.
-    let streamingEvents: Bool
+    package let streamingEvents: Bool
     private let frontend: OnlineFrontend
     private var encoderState: FSMNEncoder.State
     private var machine: VADStateMachine
@@ -173,15 +145,16 @@ public final class VADStream {
     private var levelSamples: [Float] = []
     private var levelStart = 0
     /// VAD frames analysed so far (FunASR's `frm_cnt`).
-    private(set) var frameCount = 0
+    package private(set) var frameCount = 0
     /// The dynamic schedule's accumulated speech and whether it is counting.
     private var accumulatedMs = 0
     private var inSpeech = false
     private var finished = false
     /// Samples consumed so far (at the model rate).
-    public private(set) var sampleCount = 0
+    package private(set) var sampleCount = 0
 
-    init(detector: VoiceActivityDetector, options: VADOptions, streamingEvents: Bool) throws {
+    package init(detector: FSMNVADModel, options: VADOptions, streamingEvents: Bool) throws {
+        try options.validate()
         self.detector = detector
         self.options = options
         self.streamingEvents = streamingEvents
@@ -197,20 +170,20 @@ public final class VADStream {
     /// - Parameter isFinal: the last call; it flushes everything and closes an open segment.
     /// - Returns: FunASR's events of this call, in order.
     /// - Throws: `.invalidAudio` for NaN or infinite samples, `.streamFinished` after a final call.
-    public func accept(samples: [Float], isFinal: Bool = false) throws -> [VADEvent] {
+    package func accept(samples: [Float], isFinal: Bool = false) throws -> [VADEvent] {
         guard streamingEvents else { return try segments(samples, isFinal: isFinal).map { VADEvent(startMs: $0.startMs, endMs: $0.endMs) } }
         return try run(samples, isFinal: isFinal).events
     }
 
     /// Flushes the stream (`accept(samples: [], isFinal: true)`).
-    public func finish() throws -> [VADEvent] { try accept(samples: [], isFinal: true) }
+    package func finish() throws -> [VADEvent] { try accept(samples: [], isFinal: true) }
 
     /// The earliest sample (at the model rate, from the stream's start) that a segment not yet
     /// returned can start at: audio before it will not be asked for again.
-    var earliestPendingSample: Int { machine.earliestPendingFrame * detector.configuration.frameShiftSamples }
+    package var earliestPendingSample: Int { machine.earliestPendingFrame * detector.configuration.frameShiftSamples }
 
     /// Offline use: whole segments as they complete (all remaining ones when final).
-    func segments(_ samples: [Float], isFinal: Bool) throws -> [SpeechSegment] {
+    package func segments(_ samples: [Float], isFinal: Bool) throws -> [SpeechSegment] {
         try run(samples, isFinal: isFinal).segments
     }
 
@@ -312,7 +285,7 @@ public final class VADStream {
     /// Each frame's level, FunASR's `ComputeDecibel`: 10·log10(Σ x² + 1e-6) over the frame's
     /// window of the raw waveform ([-1, 1]), in float32 as NumPy computes it. Frame j starts at
     /// `firstFrameOffset + j·hop` in `samples`.
-    static func frameDecibels(_ samples: UnsafeBufferPointer<Float>, firstFrameOffset: Int, frames: Int,
+    package static func frameDecibels(_ samples: UnsafeBufferPointer<Float>, firstFrameOffset: Int, frames: Int,
                               hop: Int, window: Int) -> [Double] {
         (0..<frames).map { j in
             let start = firstFrameOffset + j * hop

@@ -1,3 +1,5 @@
+import ParaformerCore
+
 /// FunASR's `FSMN` encoder of FSMN-VAD (`models/fsmn_vad_streaming/encoder.py`): affine input
 /// layers, a stack of causal FSMN blocks, affine output layers and a softmax over the
 /// classes, of which only the silence class(es) are used.
@@ -11,7 +13,7 @@
 /// ```
 /// The memory reads the past (K − 1)·s projected frames, kept per stream in `State`, so that
 /// chunk after chunk gives what one pass over the whole input gives.
-struct FSMNEncoder {
+package struct FSMNEncoder: Sendable {
     let config: FSMNVADConfiguration
     /// encoder.in_linear1.linear, [input_affine_dim, input_dim]
     let inLinear1: Linear
@@ -33,11 +35,11 @@ struct FSMNEncoder {
     }
 
     /// Per-stream memory: each block's last (K − 1)·s projected frames, zeros at the start.
-    struct State {
+    package struct State {
         /// [fsmnLayers][(K − 1)·s · proj_dim], oldest frame first.
         var history: [[Float]]
 
-        init(config c: FSMNVADConfiguration) {
+        package init(config c: FSMNVADConfiguration) {
             history = Array(repeating: [Float](repeating: 0, count: (c.lorder - 1) * c.lstride * c.projDim),
                             count: c.fsmnLayers)
         }
@@ -45,7 +47,7 @@ struct FSMNEncoder {
 
     /// The class probabilities of `x` [T, input_dim], continuing `state`. [T, output_dim] in `ws`.
     // FunASR: fsmn_vad_streaming/encoder.py FSMN.forward
-    func callAsFunction(_ x: Tensor, state: inout State, _ ws: Workspace) -> Tensor {
+    package func callAsFunction(_ x: Tensor, state: inout State, _ ws: Workspace) -> Tensor {
         let h1 = inLinear1(x, ws)  // [T, A]
         var h = inLinear2(h1, activation: .relu, ws)  // [T, L]
         for (i, block) in blocks.enumerated() {
@@ -59,7 +61,7 @@ struct FSMNEncoder {
 }
 
 /// One FunASR `BasicBlock` of the VAD's FSMN: projection, causal memory, affine + ReLU.
-struct FSMNVADBlock {
+package struct FSMNVADBlock: Sendable {
     /// <prefix>.linear.linear (bias=False), [proj_dim, linear_dim]
     let linear: Linear
     /// <prefix>.fsmn_block.conv_left.weight [P, 1, K, 1], kept as [K, P] (tap-major).
