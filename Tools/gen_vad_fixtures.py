@@ -132,7 +132,9 @@ def build_model_dir(out_dir: Path, seed: int = 0, theta: float = 9.0, encoder_co
         o2.weight[0, :] = 0
         o2.weight[1, :] = 0
         o2.weight[0, 0] = -1
-        o2.bias[0] = 4
+        # 4 for the fixtures' 8 classes; with more classes the others' mass grows, so the
+        # silence logit is raised by log(V / 8) (the released size: 248 classes).
+        o2.bias[0] = 4 + max(0.0, math.log(encoder_conf["output_dim"] / 8))
         o2.weight[1, 0] = 1
         o2.bias[1] = 0
     torch.save(model.state_dict(), out_dir / "model.pt")

@@ -63,13 +63,15 @@ func runVAD(model: String, files: [String], options: VADOptions, timings: Bool) 
         do {
             let audio = try AudioDecoder.load(contentsOf: URL(fileURLWithPath: path))
             let t0 = clock.now
+            let c0 = PipelineTimings.threadCPUTime()
             let segments = try vad.detect(samples: audio.samples, sampleRate: audio.sampleRate, options: options)
+            let cpu = PipelineTimings.threadCPUTime() - c0
             let seconds = (clock.now - t0).secondsValue
             let value = segments.map { "[\($0.startMs),\($0.endMs)]" }.joined(separator: ",")
             print("{\"key\":\(jsonString(utteranceKey(path))),\"value\":[\(value)]}")
             if timings {
-                printError(String(format: "%@: audio %.2f s, VAD %.1f ms, %.0fx real time", utteranceKey(path),
-                                  audio.duration, seconds * 1000, audio.duration / max(seconds, 1e-9)))
+                printError(String(format: "%@: audio %.2f s, VAD %.1f ms wall, %.1f ms CPU: %.0fx real time (CPU)", utteranceKey(path),
+                                  audio.duration, seconds * 1000, cpu * 1000, audio.duration / max(cpu, 1e-9)))
             }
         } catch {
             printError("error: \(path): \(error)")
@@ -115,8 +117,11 @@ func runPipeline(args: Arguments, pipeline p: PipelineArguments, recognizerOptio
             case .vtt: print(subtitles(result.sentences, vtt: true), terminator: "")
             }
             if args.timings {
-                printError(String(format: "%@: audio %.2f s, %d segments, total %.3f s, RTF %.4f", key, result.duration,
-                                  result.segments.count, vadFree, vadFree / max(result.duration, 1e-9)))
+                let t = result.timings
+                let hours = max(result.duration, 1e-9) / 3600
+                printError(String(format: "%@: audio %.2f s, %d segments, wall %.3f s (RTF %.4f); CPU per audio hour: read %.1f s, VAD %.1f s, ASR %.1f s, punctuation %.1f s",
+                                  key, result.duration, result.segments.count, vadFree, vadFree / max(result.duration, 1e-9),
+                                  t.read / hours, t.vad / hours, t.asr / hours, t.punctuation / hours))
             }
         } catch {
             printError("error: \(path): \(error)")

@@ -33,6 +33,8 @@ public struct PipelineResult: Sendable, Equatable {
     /// The punctuation model's input and its `punc_array`, when punctuation was applied.
     public var punctuationInput: String?
     public var puncArray: [Int]?
+    /// CPU seconds (of the calling thread) spent in each stage.
+    public var timings = PipelineTimings()
 
     /// Joins per-segment transcripts exactly as `AutoModel.inference_with_vad` does.
     public init(segments: [TranscribedSegment], duration: Double) {
@@ -50,7 +52,9 @@ public struct PipelineResult: Sendable, Equatable {
     public mutating func punctuate(with punctuator: Punctuator) {
         guard !isBlank else { return }
         let input = Self.joinForPunctuation(segments.map(\.text))
+        let t0 = PipelineTimings.threadCPUTime()
         let r = punctuator.punctuate(input)
+        timings.punctuation += PipelineTimings.threadCPUTime() - t0
         rawText = text
         punctuationInput = input
         puncArray = r.puncArray
@@ -66,6 +70,26 @@ public struct PipelineResult: Sendable, Equatable {
         guard let puncArray, let input = punctuationInput else { return Self.segmentSentences(segments) }
         if puncArray.count != timestamps.count { return Self.segmentSentences(segments) }
         return Self.timestampSentences(puncArray: puncArray, timestamps: timestamps, text: input)
+    }
+}
+
+/// CPU seconds of the calling thread spent in each stage of the pipeline (the engine's
+/// matrix products run on that thread with one thread configured).
+public struct PipelineTimings: Sendable, Equatable {
+    /// Reading and decoding the audio file.
+    public var read = 0.0
+    /// FSMN-VAD: frontend, network, state machine.
+    public var vad = 0.0
+    /// Recognition of the segments.
+    public var asr = 0.0
+    public var punctuation = 0.0
+    public init() {}
+
+    /// CPU seconds the calling thread has used.
+    public static func threadCPUTime() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 }
 
@@ -121,8 +145,9 @@ public final class SpeechPipeline: Sendable {
                       punctuator: puncModelPath.map { try Punctuator(modelPath: $0) }, options: options)
     }
 
-    private func finish(_ segments: [TranscribedSegment], duration: Double) -> PipelineResult {
+    private func finish(_ segments: [TranscribedSegment], duration: Double, timings: PipelineTimings) -> PipelineResult {
         var r = PipelineResult(segments: segments, duration: duration)
+        r.timings = timings
         if let punctuator { r.punctuate(with: punctuator) }
         return r
     }
@@ -133,7 +158,7 @@ public final class SpeechPipeline: Sendable {
         let session = try PipelineSession(pipeline: self)
         var segments = try session.feed(wave, isFinal: false)
         segments += try session.feed([], isFinal: true)
-        return finish(segments, duration: Double(wave.count) / Double(vad.sampleRate))
+        return finish(segments, duration: Double(wave.count) / Double(vad.sampleRate), timings: session.timings)
     }
 
     /// Transcribes a sound file in bounded memory.
@@ -144,11 +169,12 @@ public final class SpeechPipeline: Sendable {
                            onSegment: ((TranscribedSegment) throws -> Void)? = nil,
                            progress: ((Double, Double) -> Void)? = nil) throws -> PipelineResult {
         var all: [TranscribedSegment] = []
-        let duration = try forEachSegment(file: url, channel: channel, progress: progress) {
+        var timings = PipelineTimings()
+        let duration = try forEachSegment(file: url, channel: channel, progress: progress, timings: &timings) {
             all.append($0)
             try onSegment?($0)
         }
-        return finish(all, duration: duration)
+        return finish(all, duration: duration, timings: timings)
     }
 
     /// Decodes `url` block by block, calling `body` with each segment in time order.
@@ -157,6 +183,12 @@ public final class SpeechPipeline: Sendable {
     public func forEachSegment(file url: URL, channel: ChannelSelection = .mix,
                                progress: ((Double, Double) -> Void)? = nil,
                                _ body: (TranscribedSegment) throws -> Void) throws -> Double {
+        var timings = PipelineTimings()
+        return try forEachSegment(file: url, channel: channel, progress: progress, timings: &timings, body)
+    }
+
+    func forEachSegment(file url: URL, channel: ChannelSelection, progress: ((Double, Double) -> Void)?,
+                        timings: inout PipelineTimings, _ body: (TranscribedSegment) throws -> Void) throws -> Double {
         let reader = try AudioFileReader(url: url, channel: channel)
         let rate = vad.sampleRate
         if reader.sampleRate != rate {
@@ -167,13 +199,17 @@ public final class SpeechPipeline: Sendable {
             let session = try PipelineSession(pipeline: self)
             for s in try session.feed(wave, isFinal: false) { try body(s) }
             for s in try session.feed([], isFinal: true) { try body(s) }
+            timings = session.timings
             return Double(wave.count) / Double(rate)
         }
         let session = try PipelineSession(pipeline: self)
         var read = 0
         let total = Double(reader.declaredFrames) / Double(rate)
+        defer { timings = session.timings }
         while true {
+            let r0 = PipelineTimings.threadCPUTime()
             let block = try reader.read(frames: options.readBlockFrames)
+            session.timings.read += PipelineTimings.threadCPUTime() - r0
             if block.isEmpty { break }
             read += block.count
             for s in try session.feed(block, isFinal: false) { try body(s) }
@@ -213,6 +249,7 @@ final class PipelineSession {
     private var buffer: [Float] = []
     private var bufferStart = 0
     private var total = 0
+    var timings = PipelineTimings()
 
     init(pipeline: SpeechPipeline) throws {
         self.pipeline = pipeline
@@ -223,7 +260,11 @@ final class PipelineSession {
     func feed(_ samples: [Float], isFinal: Bool) throws -> [TranscribedSegment] {
         buffer.append(contentsOf: samples)
         total += samples.count
+        let t0 = PipelineTimings.threadCPUTime()
         let closed = try vadStream.segments(samples, isFinal: isFinal)
+        let t1 = PipelineTimings.threadCPUTime()
+        timings.vad += t1 - t0
+        defer { timings.asr += PipelineTimings.threadCPUTime() - t1 }
         var out: [TranscribedSegment] = []
         for seg in closed {
             // FunASR: speech[int(start_ms · 16) : min(int(end_ms · 16), N)] (16 samples per ms,
