@@ -150,6 +150,8 @@ def convert(model_dir: Path, out: Path, dtype: str = "f32", checkpoint: Path | N
         except convert_fsmn_vad.ConvertError as e:
             raise ConvertError(str(e)) from e
     if cfg["model"] in convert_punc.PUNC_ARCHITECTURES:  # punctuation: Tools/convert_punc.py
+        if linear_layout not in ("auto", gguf_layout.OUT_IN):
+            raise ConvertError("punctuation models are always written with PyTorch's [out, in] layout")
         try:
             return convert_punc.convert_punc(model_dir, out, dtype, checkpoint, quiet, jieba_dict)
         except convert_punc.ConvertError as e:

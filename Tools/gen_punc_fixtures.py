@@ -376,6 +376,53 @@ def jieba_fixture(a, expected):
     expected["punc-jieba"] = dict(model="punc-jieba.gguf", cases=results)
 
 
+NATURAL_ZH = [
+    "跨境河流是养育沿岸人民的生命之源长期以来为帮助下游地区防灾减灾中方技术人员在上游地区极为恶劣的自然条件下克服巨大困难甚至冒着生命危险",
+    "我们今天在这里讨论语音识别技术的发展以及它在日常生活中的应用比如会议记录和字幕生成",
+    "北京大学的研究人员发现长时间使用手机会影响睡眠质量所以专家建议睡前一小时不要看屏幕",
+    "他说这个问题非常重要但是我们还没有找到合适的方法来解决它明天上午再开会讨论吧",
+    "南京市长江大桥于一九六八年建成通车是中国自行设计建造的第一座双层式铁路公路两用桥",
+    "自然语言处理是人工智能领域的一个重要方向研究如何让计算机理解和生成人类语言",
+]
+
+
+def full_jieba(a):
+    """The jieba fixture's model with jieba's own 0.42.1 dictionary (about 500 000 entries,
+    12 MB of metadata; not committed): FunASR's split_words and text on long natural and
+    random text. Written to a directory that tests read when present."""
+    import jieba
+
+    out = a.full_jieba
+    out.mkdir(parents=True, exist_ok=True)
+    work = a.work / "punc-jieba"
+    if not (work / "model.pt").exists():
+        raise SystemExit(f"{work} is missing: run the generator without options first")
+    jieba.setLogLevel(60)
+    vocab = json.loads((work / "tokens.json").read_text(encoding="utf-8"))
+    cfg = yaml.safe_load((work / "config.yaml").read_text(encoding="utf-8"))
+    kw = dict(cfg)
+    kw["model_conf"] = dict(cfg["model_conf"], jieba_usr_dict=str(work / "jieba_usr_dict"))
+    am = build(kw, vocab)
+    am.model.load_state_dict(torch.load(work / "model.pt"))
+    subprocess.run([sys.executable, str(ROOT / "Tools" / "convert.py"), str(work), "-o",
+                    str(out / "punc-jieba-full.gguf"), "-q"], check=True)
+    from funasr.models.ct_transformer.utils import split_words
+
+    rng = random.Random(17)
+    chars = list(dict.fromkeys(CHINESE))
+    cases = {f"natural_{i}": t for i, t in enumerate(NATURAL_ZH)}
+    cases["natural_mixed"] = "我们用 paraformer 做 speech recognition 然后 北京大学 hello world 的 model 3月 2024年"
+    cases["random_long"] = "".join(rng.choice(chars) for _ in range(600))
+    results, _ = offline_cases(am, cases)
+    for r in results:
+        r["words"] = split_words(r["input"], jieba_usr_dict=am.model.jieba_usr_dict)
+    (out / "punc-jieba-full.json").write_text(
+        json.dumps({"model": "punc-jieba-full.gguf", "cases": results}, ensure_ascii=False, indent=1),
+        encoding="utf-8")
+    for r in results:
+        print(r["name"], len(r["words"]), r["text"][:60])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-o", "--output", type=Path, default=ROOT / "Tests/ParaformerTests/Fixtures/punc")
@@ -384,7 +431,13 @@ def main():
                     help="only write the speed-test model (ct-punc-c's architecture) and time FunASR on it")
     ap.add_argument("--only-jieba", action="store_true",
                     help="only (re)write the jieba model and its entry of expected.json")
+    ap.add_argument("--full-jieba", type=Path, default=None, metavar="DIR",
+                    help="only write the jieba model with jieba's full dictionary and its expected "
+                         "words and texts into DIR (tests read $PARAFORMER_PUNC_LARGE_DIR, default "
+                         "/work/cache/punc)")
     a = ap.parse_args()
+    if a.full_jieba:
+        return full_jieba(a)
     if a.bench_only:
         return bench(a.work)
     if a.only_jieba:

@@ -31,8 +31,10 @@ public final class PunctuationStream {
 
     /// Punctuates the next piece of text.
     public func accept(_ text: String) -> PunctuationResult {
-        let r = punctuator.model.punctuateStreaming(
-            text, carried: &carried, splitSize: punctuator.options.splitSize, ws)
+        let p = punctuator
+        let r = Parallel.withThreads(p.options.threads) {
+            p.model.punctuateStreaming(text, carried: &carried, splitSize: p.options.splitSize, ws)
+        }
         return PunctuationResult(text: r.text, puncArray: r.puncArray)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import ParaformerCore
 import ParaformerModels
 
@@ -5,7 +6,8 @@ import ParaformerModels
 public struct PunctuatorOptions: Sendable, Equatable {
     /// Words per mini-sentence window (FunASR's `split_size`, default 20; at least 2).
     public var splitSize: Int
-    /// Threads for matrix products and kernels (process-wide, as `RecognizerOptions.threads`).
+    /// Threads for matrix products and kernels of this punctuator's calls (its own, as
+    /// `RecognizerOptions.threads`); `nil` keeps the process default.
     public var threads: Int?
     /// Map every weight page at load instead of on first use.
     public var preload: Bool
@@ -39,7 +41,7 @@ public struct PunctuationResult: Sendable, Equatable, Codable {
 ///
 /// Read-only after `init` and safe to share across threads: each call takes its own scratch.
 /// ```swift
-/// let punctuator = try Punctuator(modelPath: "ct-punc.gguf")
+/// let punctuator = try Punctuator(model: URL(fileURLWithPath: "ct-punc.gguf"))
 /// print(punctuator.punctuate("你好世界 hello world").text)
 /// ```
 public final class Punctuator: @unchecked Sendable {
@@ -56,7 +58,13 @@ public final class Punctuator: @unchecked Sendable {
     /// The model's vocabulary.
     public var tokens: TokenTable { model.tokens }
 
-    /// Loads (memory-maps) `modelPath` and validates every tensor.
+    /// Loads (memory-maps) the model file at `url` and validates every tensor.
+    /// - Throws: `ParaformerError` naming what is wrong with the file or options.
+    public convenience init(model url: URL, options: PunctuatorOptions = PunctuatorOptions()) throws {
+        try self.init(modelPath: url.path, options: options)
+    }
+
+    /// Loads (memory-maps) the model file at `modelPath` and validates every tensor.
     /// - Throws: `ParaformerError` naming what is wrong with the file or options.
     public init(modelPath: String, options: PunctuatorOptions = PunctuatorOptions()) throws {
         guard options.splitSize >= 2 && options.splitSize <= 100_000 else {
@@ -67,7 +75,6 @@ public final class Punctuator: @unchecked Sendable {
             guard t >= 1 && t <= 1024 else {
                 throw ParaformerError.invalidOption(name: "threads", reason: "\(t) is not between 1 and 1024")
             }
-            BLAS.setThreads(t)
         }
         self.options = options
         let file = try GGUFFile(path: modelPath)
@@ -91,7 +98,7 @@ public final class Punctuator: @unchecked Sendable {
         if isStreaming { return PunctuationStream(self).accept(text) }
         let ws = pool.take()
         defer { pool.put(ws) }
-        let r = model.punctuate(text, splitSize: options.splitSize, ws)
+        let r = Parallel.withThreads(options.threads) { model.punctuate(text, splitSize: options.splitSize, ws) }
         return PunctuationResult(text: r.text, puncArray: r.puncArray)
     }
 

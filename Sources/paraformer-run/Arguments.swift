@@ -8,8 +8,12 @@ import ParaformerDataSet
 /// Every command-line option, with units and defaults in its help.
 struct Arguments: ParsableArguments {
     @Option(name: .shortAndLong, help: ArgumentHelp(
-        "Model file (.gguf, converted with Tools/convert.py).", valueName: "path"))
-    var model: String = Arguments.defaultModelPath
+        "Model file (.gguf, converted with Tools/convert.py). Default: the bundled "
+            + "paraformer-zh-small.gguf (paraformer-zh-small-online.gguf with --streaming), looked for in "
+            + "$PARAFORMER_MODEL_DIR, ./Weights, next to the executable (and its ../share/paraformer), "
+            + "and the Weights folder of the package the executable was built in.",
+        valueName: "path"))
+    var model: String?
 
     @Argument(help: ArgumentHelp(
         "Audio files (any format libsndfile reads: WAV, FLAC, OGG, ...; any sample rate).",
@@ -51,11 +55,6 @@ struct Arguments: ParsableArguments {
     @Flag(help: .hidden)
     var blasProbe = false
 
-    static var defaultModelPath: String {
-        // The bundled model, relative to the package root (where `swift run` runs).
-        "Weights/paraformer-zh-small.gguf"
-    }
-
     mutating func validate() throws {
         guard threads >= 1 && threads <= 256 else {
             throw ValidationError("--threads must be between 1 and 256 (got \(threads)).")
@@ -72,11 +71,64 @@ struct Arguments: ParsableArguments {
     }
 }
 
-/// The one place where command-line arguments become library options.
-func makeOptions(from args: Arguments) -> RecognizerOptions {
+/// The one place where command-line arguments become library options, for every mode.
+func makeOptions(
+    from args: Arguments, streaming: StreamingArguments, dataSet: DataSetArguments
+) -> RecognizerOptions {
     RecognizerOptions(
-        threads: args.threads, batchSize: args.batchSize,
+        // Parallel data-set jobs each run one thread (the jobs are the parallelism).
+        threads: dataSet.isActive && dataSet.jobs > 1 ? 1 : args.threads,
+        batchSize: args.batchSize,
         channel: args.channel.map { ChannelSelection.channel($0) } ?? .mix,
         timestampOrder: args.funasr1416Timestamps ? .funasr1416 : .intended,
-        maxDuration: args.maxDuration, preload: args.preload)
+        maxDuration: args.maxDuration,
+        // Live input: the first chunk should not wait for the weights to be paged in.
+        preload: args.preload
+            || (streaming.streaming && (streaming.realtime || args.files.contains("-"))))
+}
+
+/// Where the CLI finds the bundled model when no --model is given, wherever it is run from.
+enum DefaultModel {
+    /// The bundled model's file name.
+    static func fileName(streaming: Bool) -> String {
+        streaming ? "paraformer-zh-small-online.gguf" : "paraformer-zh-small.gguf"
+    }
+
+    /// The folders searched, in order: $PARAFORMER_MODEL_DIR; ./Weights (the package root, where
+    /// `swift run` runs); the executable's folder and its ../share/paraformer (an installed
+    /// binary); the Weights folder of the package checkout the executable was built in
+    /// (.build/<config>/paraformer-run).
+    static func searchFolders(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        executable: URL = (Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0]))
+            .resolvingSymlinksInPath()
+    ) -> [URL] {
+        var folders: [URL] = []
+        if let dir = environment["PARAFORMER_MODEL_DIR"], !dir.isEmpty { folders.append(URL(fileURLWithPath: dir)) }
+        folders.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("Weights"))
+        let exeDir = executable.deletingLastPathComponent()
+        folders.append(exeDir)
+        folders.append(exeDir.deletingLastPathComponent().appendingPathComponent("share/paraformer"))
+        var dir = exeDir
+        for _ in 0..<5 {
+            dir = dir.deletingLastPathComponent()
+            folders.append(dir.appendingPathComponent("Weights"))
+        }
+        var seen = Set<String>()
+        return folders.filter { seen.insert($0.standardizedFileURL.path).inserted }
+    }
+
+    /// The first folder holding the bundled model, or a message naming every place searched.
+    static func path(streaming: Bool) throws -> String {
+        let name = fileName(streaming: streaming)
+        let folders = searchFolders()
+        for folder in folders {
+            let candidate = folder.appendingPathComponent(name).standardizedFileURL.path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+        }
+        throw ValidationError(
+            "No --model given and \(name) was not found in: "
+                + folders.map(\.standardizedFileURL.path).joined(separator: ", ")
+                + ". Pass --model, or set PARAFORMER_MODEL_DIR to the folder holding it.")
+    }
 }

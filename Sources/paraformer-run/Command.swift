@@ -8,10 +8,14 @@ import ParaformerDataSet
 @main
 struct Main {
     static func main() {
+        let command = ParaformerRun.parseOrExit()
         // OpenBLAS reads its kernel choice only at load: restart with the preferred one.
-        let streaming = CommandLine.arguments.contains("--streaming")
-        BLASKernel.reexecWithPreferredKernel(workload: streaming ? .streaming : .offline)
-        ParaformerRun.main()
+        BLASKernel.reexecWithPreferredKernel(workload: command.streaming.streaming ? .streaming : .offline)
+        do {
+            try command.run()
+        } catch {
+            ParaformerRun.exit(withError: error)
+        }
     }
 }
 
@@ -46,11 +50,17 @@ struct ParaformerRun: ParsableCommand {
         if !dataSet.isActive && args.files.isEmpty {
             throw ValidationError("Give at least one audio file, or --data-dir.")
         }
-        if streaming.streaming {
-            _ = try streaming.options()
-        } else if args.files.contains("-") {
+        if !streaming.streaming && args.files.contains("-") {
             throw ValidationError("Standard input (-) is read only with --streaming.")
         }
+    }
+
+    /// The library options of every mode (`makeOptions`).
+    var options: RecognizerOptions { makeOptions(from: args, streaming: streaming, dataSet: dataSet) }
+
+    /// --model, or the bundled model found by `DefaultModel`.
+    func modelPath() throws -> String {
+        try args.model ?? DefaultModel.path(streaming: streaming.streaming)
     }
 
     func run() throws {
@@ -79,8 +89,7 @@ struct ParaformerRun: ParsableCommand {
             return
         }
         if dataSet.isActive {
-            let status = try runDataSet(
-                dataSet, model: args.model, threads: args.threads, batchSize: args.batchSize, json: args.json)
+            let status = try runDataSet(dataSet, model: modelPath, options: options, json: args.json)
             if status != 0 { throw ExitCode(status) }
             return
         }
@@ -88,11 +97,8 @@ struct ParaformerRun: ParsableCommand {
         let clock = ContinuousClock()
         let loadStart = clock.now
         do {
-            var options = makeOptions(from: args)
-            // Live input: the first chunk should not wait for the weights to be paged in.
-            if streaming.streaming && (streaming.realtime || args.files.contains("-")) { options.preload = true }
-            recognizer = try Recognizer(model: URL(fileURLWithPath: args.model), options: options)
-            if args.timings { printError("load: \(formatSeconds(clock.now - loadStart)), BLAS kernel \(BLAS.coreName), \(BLAS.threads) thread(s)") }
+            recognizer = try Recognizer(model: URL(fileURLWithPath: try modelPath()), options: options)
+            if args.timings { printError("load: \(formatSeconds(clock.now - loadStart)), BLAS kernel \(BLAS.coreName), \(options.threads ?? BLAS.threads) thread(s)") }
         } catch {
             printError("error: \(error)")
             throw ExitCode(2)

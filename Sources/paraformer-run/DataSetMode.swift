@@ -36,7 +36,7 @@ struct DataSetArguments: ParsableArguments {
         "Decode only the K-th of N contiguous slices of wav.scp (K from 1), for job arrays; "
             + "join the shard outputs with --merge.",
         valueName: "K/N"))
-    var shard: String?
+    var shard: ShardSpec?
 
     @Option(
         parsing: .upToNextOption,
@@ -50,7 +50,7 @@ struct DataSetArguments: ParsableArguments {
         "Unit of text.cer: char (FunASR's recipe: characters, English spelled out) or word "
             + "(whitespace-separated, funasr.metrics.wer as is).",
         valueName: "unit"))
-    var cerUnit: String = ErrorRateUnit.char.rawValue
+    var cerUnit: ErrorRateUnit = .char
 
     @Flag(help: "No progress bar, even when standard error is a terminal.")
     var noProgress = false
@@ -64,25 +64,31 @@ struct DataSetArguments: ParsableArguments {
         guard jobs >= 1 && jobs <= 256 else {
             throw ValidationError("--jobs must be between 1 and 256 (got \(jobs)).")
         }
-        guard ErrorRateUnit(rawValue: cerUnit) != nil else {
-            throw ValidationError("--cer-unit must be one of: "
-                + ErrorRateUnit.allCases.map(\.rawValue).joined(separator: ", ") + " (got \(cerUnit)).")
-        }
-        if let shard {
-            do { _ = try ShardSpec(parsing: shard) } catch { throw ValidationError("\(error)") }
-            if !merge.isEmpty { throw ValidationError("--shard and --merge cannot be combined.") }
-        }
+        if shard != nil && !merge.isEmpty { throw ValidationError("--shard and --merge cannot be combined.") }
     }
+}
+
+/// `--cer-unit char|word`.
+extension ErrorRateUnit: ExpressibleByArgument {}
+
+/// `--shard K/N`.
+extension ShardSpec: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let spec = try? ShardSpec(parsing: argument) else { return nil }
+        self = spec
+    }
+
+    public var defaultValueDescription: String { description }
 }
 
 /// Runs data-set mode: decodes (`--data-dir`) or joins shards (`--merge`). Returns the exit
 /// status: 0 all decoded, 1 some utterances failed or wav.scp lines were skipped, 2 nothing could
 /// be done (model, data directory or output not usable).
-func runDataSet(_ args: DataSetArguments, model: String, threads: Int, batchSize: Int, json: Bool) throws
+func runDataSet(_ args: DataSetArguments, model: () throws -> String, options: RecognizerOptions, json: Bool) throws
     -> Int32
 {
     let out = URL(fileURLWithPath: args.outputDir ?? ".")
-    let unit = ErrorRateUnit(rawValue: args.cerUnit) ?? .char
+    let unit = args.cerUnit
     let dataDir = args.dataDir.map { URL(fileURLWithPath: $0) }
     var scp: WavScp?
     if let dataDir {
@@ -118,22 +124,19 @@ func runDataSet(_ args: DataSetArguments, model: String, threads: Int, batchSize
     }
 
     guard let scp else { return 2 }
-    let shard = try args.shard.map { try ShardSpec(parsing: $0) } ?? .all
+    let shard = args.shard ?? .all
     let entries = Array(shard.slice(scp.entries))
     let recognizer: Recognizer
     let output: RecogOutput
     do {
-        // OpenBLAS has one process-wide pool: with parallel jobs each call must stay on its thread.
-        recognizer = try Recognizer(
-            model: URL(fileURLWithPath: model),
-            options: RecognizerOptions(threads: args.jobs > 1 ? 1 : threads, batchSize: batchSize))
+        recognizer = try Recognizer(model: URL(fileURLWithPath: try model()), options: options)
         output = try RecogOutput(outputDirectory: out)
     } catch {
         printError("error: \(error)")
         return 2
     }
     let decoder = DataSetDecoder<AudioBuffer>(
-        jobs: args.jobs, batchSize: batchSize,
+        jobs: args.jobs, batchSize: options.batchSize,
         load: { try AudioDecoder.load(contentsOf: $0.url, channel: recognizer.options.channel) },
         decode: { try recognizer.transcribe(batch: $0) })
     let bar = ProgressBar(enabled: !args.noProgress && isatty(STDERR_FILENO) != 0)

@@ -23,8 +23,8 @@ struct PunctuationArguments: ParsableArguments {
 }
 
 /// Whether `path` is a punctuation model (`general.architecture` ct-transformer…).
-func isPunctuationModel(_ path: String) -> Bool {
-    guard let file = try? GGUFFile(path: path), let family = try? ModelRegistry.family(of: file) else {
+func isPunctuationModel(_ path: String?) -> Bool {
+    guard let path, let file = try? GGUFFile(path: path), let family = try? ModelRegistry.family(of: file) else {
         return false
     }
     return family.kind == .punctuation
@@ -33,7 +33,11 @@ func isPunctuationModel(_ path: String) -> Bool {
 /// Punctuates `--text`, or every line of standard input (a streaming model carries its context
 /// from line to line, as FunASR's cache does). Prints one line per input: the text, or with
 /// --json `{"key", "text", "punc_array"}`.
-func runPunctuation(_ p: PunctuationArguments, model: String, threads: Int, json: Bool, timings: Bool) throws {
+func runPunctuation(_ p: PunctuationArguments, model: String?, threads: Int, json: Bool, timings: Bool) throws {
+    guard let model else {
+        printError("error: --text needs a punctuation model: --model PUNC.gguf.")
+        throw ExitCode(2)
+    }
     let punctuator: Punctuator
     do {
         punctuator = try Punctuator(
@@ -54,11 +58,10 @@ func runPunctuation(_ p: PunctuationArguments, model: String, threads: Int, json
         if json {
             let object: [String: Any] = ["key": key, "text": r.text, "punc_array": r.puncArray]
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-            print(String(decoding: data, as: UTF8.self))
+            writeLine(String(decoding: data, as: UTF8.self))
         } else {
-            print(r.text)
+            writeLine(r.text)
         }
-        fflush(nil)  // all output streams (stdout is not concurrency-safe to name in Swift 6)
     }
     if let text = p.text {
         emit("text", text)
@@ -74,4 +77,9 @@ func runPunctuation(_ p: PunctuationArguments, model: String, threads: Int, json
         printError(String(format: "punctuation: %d characters in %.3f s (%.0f characters/s), %d thread(s)",
                           characters, s, s > 0 ? Double(characters) / s : 0, threads))
     }
+}
+
+/// One line on standard output, unbuffered (each input line is answered at once).
+private func writeLine(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

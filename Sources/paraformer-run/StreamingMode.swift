@@ -17,7 +17,7 @@ struct StreamingArguments: ParsableArguments {
     @Option(help: ArgumentHelp(
         "FunASR's chunk_size in 60 ms LFR frames: left look-back, chunk, right look-ahead (600 ms chunks with 300 ms look-ahead by default; 0,8,4 is 480 ms).",
         valueName: "l,c,r"))
-    var chunkSize: String = "0,10,5"
+    var chunkSize = ChunkSize(values: [0, 10, 5])
 
     @Option(help: ArgumentHelp("Chunks of encoder attention look-back (FunASR's encoder_chunk_look_back).", valueName: "n"))
     var encoderChunkLookBack: Int = 4
@@ -28,23 +28,33 @@ struct StreamingArguments: ParsableArguments {
     @Flag(help: "Feed files at real time (as a microphone would) and report each chunk's latency.")
     var realtime = false
 
-    func options() throws -> StreamingOptions {
-        let parts = chunkSize.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard parts.count == 3, parts.allSatisfy({ $0 != nil }) else {
-            throw ValidationError("--chunk-size takes three numbers like 0,10,5 (got \(chunkSize)).")
-        }
-        let options = StreamingOptions(
-            chunkSize: parts.map { $0! }, encoderChunkLookBack: encoderChunkLookBack,
+    func options() -> StreamingOptions {
+        StreamingOptions(
+            chunkSize: chunkSize.values, encoderChunkLookBack: encoderChunkLookBack,
             decoderChunkLookBack: decoderChunkLookBack)
-        return options
     }
+}
+
+/// `--chunk-size l,c,r`: three whole numbers (checked further by `StreamingOptions`).
+struct ChunkSize: ExpressibleByArgument, Equatable {
+    var values: [Int]
+
+    init(values: [Int]) { self.values = values }
+
+    init?(argument: String) {
+        let parts = argument.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 3, parts.allSatisfy({ $0 != nil }) else { return nil }
+        values = parts.map { $0! }
+    }
+
+    var defaultValueDescription: String { values.map(String.init).joined(separator: ",") }
 }
 
 /// Streams every input (`-` is raw 16 kHz 16-bit little-endian mono PCM on standard input).
 /// Partial text goes to standard error as chunks complete; the final line (or JSON object)
 /// per input to standard output. Returns the number of inputs that failed.
 func runStreaming(_ s: StreamingArguments, recognizer: Recognizer, files: [String], json: Bool) throws -> Int {
-    let options = try s.options()
+    let options = s.options()
     var failed = 0
     for path in files {
         let key = path == "-" ? "stdin" : utteranceKey(path)

@@ -19,10 +19,16 @@ final class CLITests: XCTestCase {
     }
 
     /// Runs the CLI; returns (exit status, stdout, stderr).
-    private func run(_ arguments: [String], stdin: Data? = nil) throws -> (Int32, String, String) {
+    private func run(
+        _ arguments: [String], stdin: Data? = nil, in folder: URL? = nil, environment: [String: String] = [:]
+    ) throws -> (Int32, String, String) {
         let p = Process()
         p.executableURL = Self.binary
         p.arguments = arguments
+        if let folder { p.currentDirectoryURL = folder }
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe(), err = Pipe(), input = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -119,5 +125,46 @@ final class CLITests: XCTestCase {
         (status, _, err) = try run(args)
         XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("1best_recog/text"), encoding: .utf8), refs)
         XCTAssertEqual(status, 1)
+    }
+
+    /// Without --model the bundled model is found from any folder (the package the binary was
+    /// built in); PARAFORMER_MODEL_DIR comes first.
+    func testDefaultModelIsFoundFromAnyFolder() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let sample = root.appendingPathComponent("Weights/sample.wav").path
+        let elsewhere = URL(fileURLWithPath: NSTemporaryDirectory() + "cli-model-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: elsewhere) }
+        var (status, out, err) = try run([sample], in: elsewhere)
+        XCTAssertEqual(status, 0, err)
+        XCTAssertEqual(out, "sample\t在奶录撤联根刊统盆常\n")
+        // PARAFORMER_MODEL_DIR wins: a folder whose paraformer-zh-small.gguf is the tiny fixture.
+        try FileManager.default.copyItem(
+            at: URL(fileURLWithPath: Self.fixture("tiny.gguf")),
+            to: elsewhere.appendingPathComponent("paraformer-zh-small.gguf"))
+        let audio = Self.fixture("audio/zh_short.wav")
+        let (_, tiny, _) = try run(["-m", Self.fixture("tiny.gguf"), audio])
+        (status, out, err) = try run([audio], in: elsewhere, environment: ["PARAFORMER_MODEL_DIR": elsewhere.path])
+        XCTAssertEqual(status, 0, err)
+        XCTAssertEqual(out, tiny)
+    }
+
+    /// Data-set mode uses the same options as file mode (--max-duration, --channel, ...).
+    func testDataSetModeHonoursTheDecodingOptions() throws {
+        let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "cli-options-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try "a \(Self.fixture("audio/zh_short.wav"))\n".write(
+            to: dir.appendingPathComponent("wav.scp"), atomically: true, encoding: .utf8)
+        let base = ["-m", Self.fixture("tiny.gguf"), "--data-dir", dir.path, "--no-progress"]
+        var (status, _, err) = try run(base + ["--output-dir", dir.appendingPathComponent("o1").path, "--max-duration", "0.1"])
+        XCTAssertEqual(status, 1, err)
+        XCTAssertTrue(err.contains("longer than"), err)
+        (status, _, err) = try run(base + ["--output-dir", dir.appendingPathComponent("o2").path, "--channel", "3"])
+        XCTAssertEqual(status, 1, err)
+        XCTAssertTrue(err.contains("channel"), err)
+        (status, _, err) = try run(base + ["--output-dir", dir.appendingPathComponent("o3").path])
+        XCTAssertEqual(status, 0, err)
     }
 }

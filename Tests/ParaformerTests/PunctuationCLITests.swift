@@ -64,5 +64,11 @@ final class PunctuationCLITests: XCTestCase {
         let (s2, _, e2) = try run(["-m", "/nonexistent/punc.gguf", "--text", "x"])
         XCTAssertEqual(s2, 2)
         XCTAssertTrue(e2.contains("Cannot open"))
+        let (s3, _, e3) = try run(["--text", "x"])
+        XCTAssertEqual(s3, 2)
+        XCTAssertTrue(e3.contains("--model"))
+        let (s4, _, e4) = try run(["-m", ModelFixtures.path("tiny.gguf"), "--text", "x"])
+        XCTAssertEqual(s4, 2)
+        XCTAssertTrue(e4.contains("not a punctuation model"))
     }
 }

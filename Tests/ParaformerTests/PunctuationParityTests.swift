@@ -89,6 +89,26 @@ final class PunctuationParityTests: XCTestCase {
         }
     }
 
+    /// The same model with jieba's own dictionary (about 500 000 entries) on long natural and
+    /// random text, when `gen_punc_fixtures.py --full-jieba DIR` has made it (not committed:
+    /// 12 MB): in $PARAFORMER_PUNC_LARGE_DIR, default /work/cache/punc.
+    func testJiebaFullDictionaryMatchesFunASRWhenPresent() throws {
+        let dir = ProcessInfo.processInfo.environment["PARAFORMER_PUNC_LARGE_DIR"] ?? "/work/cache/punc"
+        let json = dir + "/punc-jieba-full.json"
+        guard FileManager.default.fileExists(atPath: json) else {
+            throw XCTSkip("no full jieba fixture (Tools/gen_punc_fixtures.py --full-jieba \(dir))")
+        }
+        let m = try JSONDecoder().decode(Model.self, from: Data(contentsOf: URL(fileURLWithPath: json)))
+        let p = try Punctuator(modelPath: dir + "/" + m.model)
+        let jieba = try XCTUnwrap(p.model.jieba)
+        for c in try XCTUnwrap(m.cases) {
+            XCTAssertEqual(jieba.splitWords(PythonText.scalars(c.input)).map(PythonText.string), c.words, c.name)
+            let r = p.punctuate(c.input)
+            XCTAssertEqual(r.text, c.text, c.name)
+            XCTAssertEqual(r.puncArray, c.punc_array, c.name)
+        }
+    }
+
     func testStreamingCallsMatchFunASR() throws {
         let m = try XCTUnwrap(Self.expected["punc-online"])
         let p = try punctuator(m.model)
@@ -124,13 +144,19 @@ final class PunctuationParityTests: XCTestCase {
         let m = try XCTUnwrap(Self.expected["punc"])
         let p = try punctuator(m.model)
         let cases = try XCTUnwrap(m.cases)
-        nonisolated(unsafe) let results = UnsafeMutableBufferPointer<PunctuationResult?>.allocate(capacity: cases.count)
-        defer { results.deallocate() }
-        results.initialize(repeating: nil)
-        DispatchQueue.concurrentPerform(iterations: cases.count) { i in
-            results[i] = p.punctuate(cases[i].input)
+        final class Results: @unchecked Sendable {
+            let lock = NSLock()
+            var texts: [Int: String] = [:]
         }
-        for (i, c) in cases.enumerated() { XCTAssertEqual(results[i]?.text, c.text) }
+        let results = Results()
+        let inputs = cases.map(\.input)
+        DispatchQueue.concurrentPerform(iterations: inputs.count) { i in
+            let text = p.punctuate(inputs[i]).text
+            results.lock.lock()
+            results.texts[i] = text
+            results.lock.unlock()
+        }
+        for (i, c) in cases.enumerated() { XCTAssertEqual(results.texts[i], c.text) }
     }
 }
 

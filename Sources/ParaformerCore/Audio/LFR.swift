@@ -26,14 +26,27 @@ package struct LFR: Sendable, Equatable {
 
     /// Stacks `fbank` [T, D] into an owned tensor [ceil(T/n), m·D].
     package func callAsFunction(_ fbank: Tensor) -> Tensor {
-        let t = fbank.rows
-        let d = fbank.cols
-        let out = Tensor(zeros: [outputCount(frames: t), m * d])
-        let left = (m - 1) / 2
-        for i in 0..<out.rows {
+        stack(
+            UnsafeBufferPointer(start: fbank.data, count: fbank.count), dim: fbank.cols,
+            windows: outputCount(frames: fbank.rows), offset: -(m - 1) / 2)
+    }
+
+    /// The one stacking loop, offline and online: `windows` output frames, window i made of
+    /// rows n·i + offset + j (j < m) of `rows` ([R, D] row-major), clamped to 0…R−1 (the offline padding,
+    /// and the online final flush's repeated last row).
+    /// ```
+    /// out[i, j·D ..< (j+1)·D] = rows[clamp(n·i + j + offset, 0, R−1)]
+    /// ```
+    package func stack(
+        _ rows: UnsafeBufferPointer<Float>, dim d: Int, windows: Int, offset: Int
+    ) -> Tensor {
+        let out = Tensor(zeros: [windows, m * d])  // [k, m·D]
+        let count = rows.count / d
+        guard windows > 0, count > 0, let rows = rows.baseAddress else { return out }
+        for i in 0..<windows {
             for j in 0..<m {
-                let src = min(max(n * i + j - left, 0), t - 1)
-                (out.row(i) + j * d).update(from: fbank.row(src), count: d)
+                let src = min(max(n * i + j + offset, 0), count - 1)
+                (out.row(i) + j * d).update(from: rows + src * d, count: d)
             }
         }
         return out
@@ -54,15 +67,16 @@ package struct CMVN: Sendable, Equatable {
 
     /// - Throws: `ParaformerError.invalidMetadata` if the arrays differ in length, are
     ///   empty, or hold a NaN or infinity.
-    package init(shift: [Float], scale: [Float]) throws {
+    /// - Parameter key: the metadata key named in errors (the family's, e.g. `paraformer.cmvn.shift`).
+    package init(shift: [Float], scale: [Float], key: String = "cmvn.shift") throws {
         guard !shift.isEmpty, shift.count == scale.count else {
             throw ParaformerError.invalidMetadata(
-                key: "paraformer.cmvn.shift",
+                key: key,
                 reason: "\(shift.count) shift values for \(scale.count) scale values")
         }
         guard shift.allSatisfy(\.isFinite), scale.allSatisfy(\.isFinite) else {
             throw ParaformerError.invalidMetadata(
-                key: "paraformer.cmvn.shift", reason: "the CMVN values hold a NaN or infinity")
+                key: key, reason: "the CMVN values hold a NaN or infinity")
         }
         self.shift = shift
         self.scale = scale

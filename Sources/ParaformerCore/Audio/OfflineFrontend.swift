@@ -17,18 +17,20 @@ package struct OfflineFrontend: Sendable {
     package let cmvn: CMVN
 
     /// - Parameters:
-    ///   - cmvnShift, cmvnScale: `paraformer.cmvn.shift` / `.scale`, lfrM·numMelBins values each.
+    ///   - cmvnShift, cmvnScale: lfrM·numMelBins values each.
+    ///   - cmvnKey: the family's metadata key of the shift, named in errors
+    ///     (`paraformer.cmvn.shift`).
     /// - Throws: `ParaformerError.invalidMetadata` if the CMVN arrays do not have
     ///   lfrM·numMelBins finite values; `.invalidOption` for non-positive LFR sizes.
     package init(cmvnShift: [Float], cmvnScale: [Float], lfrM: Int = 7, lfrN: Int = 6,
-                fbank options: FbankOptions = FbankOptions()) throws {
+                fbank options: FbankOptions = FbankOptions(), cmvnKey: String = "cmvn.shift") throws {
         guard lfrM >= 1, lfrN >= 1 else {
             throw ParaformerError.invalidOption(name: "lfr", reason: "lfr_m \(lfrM) and lfr_n \(lfrN) must be positive")
         }
-        let cmvn = try CMVN(shift: cmvnShift, scale: cmvnScale)
+        let cmvn = try CMVN(shift: cmvnShift, scale: cmvnScale, key: cmvnKey)
         guard cmvn.shift.count == lfrM * options.numMelBins else {
             throw ParaformerError.invalidMetadata(
-                key: "paraformer.cmvn.shift",
+                key: cmvnKey,
                 reason: "\(cmvn.shift.count) values, expected lfr_m × n_mels = \(lfrM * options.numMelBins)")
         }
         self.cmvn = cmvn

@@ -85,11 +85,8 @@ package final class OnlineFrontend {
         guard rowCount >= lfr.m else { return empty }
         // Not final: only complete windows; the rows from n·K on wait for the next call.
         let k = (rowCount - lfr.m) / lfr.n + 1
-        let out = Tensor(zeros: [k, lfr.m * nMels])
-        spliceCache.withUnsafeBufferPointer { rows in
-            for i in 0..<k {
-                out.row(i).update(from: rows.baseAddress! + lfr.n * i * nMels, count: lfr.m * nMels)
-            }
+        let out = spliceCache.withUnsafeBufferPointer {
+            lfr.stack($0, dim: nMels, windows: k, offset: 0)
         }
         spliceCache.removeFirst(lfr.n * k * nMels)
         frontend.cmvn.apply(to: out)
@@ -106,14 +103,8 @@ package final class OnlineFrontend {
         let r = rows.count / nMels
         let left = (lfr.m - 1) / 2
         let k = r > left ? (r - left + lfr.n - 1) / lfr.n : 0
-        let out = Tensor(zeros: [k, lfr.m * nMels])
-        rows.withUnsafeBufferPointer { src in
-            for i in 0..<k {
-                for j in 0..<lfr.m {
-                    let row = min(lfr.n * i + j, r - 1)
-                    (out.row(i) + j * nMels).update(from: src.baseAddress! + row * nMels, count: nMels)
-                }
-            }
+        let out = rows.withUnsafeBufferPointer {
+            lfr.stack($0, dim: nMels, windows: k, offset: 0)
         }
         spliceCache = []
         frontend.cmvn.apply(to: out)

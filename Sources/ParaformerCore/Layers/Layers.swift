@@ -55,6 +55,28 @@ package struct Linear {
         BLAS.linear(x, weight, transposed: transposed, bias: bias, into: out, activation: activation)
         return out
     }
+
+    /// out (+)= x · Wᵀ + b; with `window` (a streaming window's few rows) through `WindowLinear`,
+    /// whose small products OpenBLAS runs faster.
+    package func callAsFunction(
+        _ x: Tensor, into out: Tensor, accumulate: Bool = false, window: Bool, _ ws: Workspace
+    ) {
+        if window {
+            WindowLinear.apply(self, x, into: out, accumulate: accumulate, ws)
+        } else {
+            self(x, into: out, accumulate: accumulate)
+        }
+    }
+
+    /// activation(x · Wᵀ + b) in `ws`, through `WindowLinear` with `window`.
+    package func callAsFunction(
+        _ x: Tensor, activation: BLAS.Activation = .none, window: Bool, _ ws: Workspace
+    ) -> Tensor {
+        guard window else { return self(x, activation: activation, ws) }
+        let out = WindowLinear.apply(self, x, ws)
+        if activation == .relu { Kernels.relu(out) }
+        return out
+    }
 }
 
 /// FunASR's `LayerNorm` (torch LayerNorm, eps 1e-12, affine).
@@ -92,12 +114,15 @@ package struct FeedForward {
         w2 = try Linear(w, "\(prefix).w_2", in: units, out: dim)
     }
 
-    /// out (+)= FFN(x); with `accumulate` the result is added to `out` (the residual).
-    package func callAsFunction(_ x: Tensor, into out: Tensor, accumulate: Bool, _ ws: Workspace) {
+    /// out (+)= FFN(x); with `accumulate` the result is added to `out` (the residual);
+    /// `window`: a streaming window's rows (`Linear.callAsFunction(_:into:window:)`).
+    package func callAsFunction(
+        _ x: Tensor, into out: Tensor, accumulate: Bool, window: Bool = false, _ ws: Workspace
+    ) {
         let mark = ws.mark
         defer { ws.rewind(to: mark) }
-        let h = w1(x, activation: .relu, ws)  // [R, U]
-        w2(h, into: out, accumulate: accumulate)  // [R, D]
+        let h = w1(x, activation: .relu, window: window, ws)  // [R, U]
+        w2(h, into: out, accumulate: accumulate, window: window, ws)  // [R, D]
     }
 }
 
@@ -114,12 +139,12 @@ package struct DecoderFeedForward {
         norm = try LayerNorm(w, "\(prefix).norm", dim: units)
     }
 
-    package func callAsFunction(_ x: Tensor, into out: Tensor, _ ws: Workspace) {
+    package func callAsFunction(_ x: Tensor, into out: Tensor, window: Bool = false, _ ws: Workspace) {
         let mark = ws.mark
         defer { ws.rewind(to: mark) }
-        let h = w1(x, activation: .relu, ws)  // [R, U]
+        let h = w1(x, activation: .relu, window: window, ws)  // [R, U]
         norm(h, into: h)
-        w2(h, into: out)  // [R, D]
+        w2(h, into: out, window: window, ws)  // [R, D]
     }
 }
 
@@ -162,5 +187,31 @@ package struct FSMNBlock {
         Kernels.depthwiseConv1D(
             x, weight: weight, leftPad: leftPad, frames: layout.frames, into: out, accumulate: true)
         if !accumulate { layout.zeroPadding(out) }
+    }
+
+    /// The streaming form over one window's rows x [N, C]: out += x + conv([history; x]), the
+    /// convolution without padding, so each output sees the K − 1 inputs before it from earlier
+    /// windows; then `history` ([K − 1, C]) ← the last K − 1 rows of [history; x]. On the
+    /// first window (`started` false) the history is the offline zero padding instead.
+    /// FunASR: sanm/attention.py `MultiHeadedAttentionSANMDecoder.forward` with a cache.
+    package func callAsFunction(
+        _ x: Tensor, history: Tensor, started: Bool, into out: Tensor, _ ws: Workspace
+    ) {
+        let mark = ws.mark
+        defer { ws.rewind(to: mark) }
+        let n = x.rows
+        let k = kernelSize
+        let buffer = ws.zeros([n + k - 1, x.cols])  // [N + K − 1, C]
+        if started {
+            buffer.slice(0..<(k - 1)).copy(from: history)
+            buffer.slice((k - 1)..<(n + k - 1)).copy(from: x)
+        } else {
+            buffer.slice(leftPad..<(leftPad + n)).copy(from: x)
+        }
+        Kernels.add(out, x)
+        Kernels.depthwiseConv1D(
+            buffer, weight: weight, leftPad: 0, frames: n + k - 1, into: out, accumulate: true,
+            outputFrames: n)
+        history.copy(from: buffer.slice(n..<(n + k - 1)))
     }
 }

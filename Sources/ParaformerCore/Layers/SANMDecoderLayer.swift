@@ -48,110 +48,76 @@ package struct DecoderLayer {
         }
     }
 
+    /// A streaming window's view of its layer's caches (FunASR `DecoderLayerSANM.forward_chunk`).
+    package struct Window {
+        /// The FSMN look-back, [K − 1, D]: read, then replaced by the last K − 1 FSMN inputs
+        /// (nil for a layer without FSMN).
+        package var history: Tensor?
+        /// The history holds earlier windows (false: the first window pads with zeros).
+        package var started: Bool
+        /// Source-attention keys/values of earlier windows (nil: none).
+        package var cache: KeyValueCache?
+        /// Rows the cache keeps after this window's are added (0: it is not updated).
+        package var keepRows: Int
+
+        package init(history: Tensor?, started: Bool, cache: KeyValueCache?, keepRows: Int) {
+            self.history = history
+            self.started = started
+            self.cache = cache
+            self.keepRows = keepRows
+        }
+    }
+
     /// x ← layer(x) in place. x [B·N, D] laid out by `tokens`; memory [B·T, D] by `memory`.
+    ///
+    /// With `window` (streaming: one chunk's tokens), the FSMN memory continues over the tokens
+    /// of earlier windows, the source attention also sees the cached encoder keys/values of
+    /// earlier windows, and the products run through `WindowLinear`.
+    /// FunASR: paraformer/decoder.py `DecoderLayerSANM.forward` / `forward_chunk`.
     package func callAsFunction(
-        _ x: Tensor, tokens: BatchLayout, memory: Tensor, memoryLayout: BatchLayout, _ ws: Workspace
+        _ x: Tensor, tokens: BatchLayout, memory: Tensor, memoryLayout: BatchLayout,
+        window: Window? = nil, _ ws: Workspace
     ) {
         let mark = ws.mark
         defer { ws.rewind(to: mark) }
         let rows = tokens.rows
         let d = dim
+        let small = window != nil
         let h = norm1(x, ws)  // [B·N, D]
         let f = ws.tensor([rows, d])  // [B·N, D]
-        ffn(h, into: f, ws)
+        ffn(h, into: f, window: small, ws)
         if let (norm2, fsmn) = selfAttention {
             norm2(f, into: h)
-            tokens.zeroPadding(h)
-            fsmn(h, layout: tokens, into: x, accumulate: true, ws)  // x = r + FSMN(LN2(f))
+            if let window, let history = window.history {
+                fsmn(h, history: history, started: window.started, into: x, ws)  // x = r + FSMN(LN2(f))
+            } else {
+                tokens.zeroPadding(h)
+                fsmn(h, layout: tokens, into: x, accumulate: true, ws)  // x = r + FSMN(LN2(f))
+            }
         } else {
             x.copy(from: f)  // decoders3: no residual
         }
         guard let (norm3, wq, wkv, wout) = sourceAttention else { return }
         norm3(x, into: h)
-        let q = wq(h, ws)  // [B·N, D]
-        let kv = wkv(memory, ws)  // [B·T, 2D]
+        let q = wq(h, window: small, ws)  // [B·N, D]
+        // Keys and values: [cache; memory·Wkvᵀ] (no cache offline).
+        let cached = window?.cache?.count ?? 0
+        let kv = ws.tensor([cached + memory.rows, 2 * d])  // [T_c + B·T, 2D]
+        window?.cache?.copy(into: kv.data)
+        wkv(memory, into: kv.slice(cached..<kv.rows), window: small, ws)
         let ctx = ws.tensor([rows, d])  // [B·N, D]
         for b in 0..<tokens.batch {
             let kvBase = kv.row(b * memoryLayout.frames)
             Attention.multiHead(
                 q: .init(data: q.row(b * tokens.frames), stride: d),
                 k: .init(data: kvBase, stride: 2 * d), v: .init(data: kvBase + d, stride: 2 * d),
-                queries: tokens.lengths[b], keys: memoryLayout.lengths[b], heads: heads,
+                queries: tokens.lengths[b], keys: cached + memoryLayout.lengths[b], heads: heads,
                 headDim: d / heads, context: ctx.row(b * tokens.frames), contextStride: d, ws)
         }
         tokens.zeroPadding(ctx)
-        wout(ctx, into: x, accumulate: true)  // x = x + CrossAtt
-    }
-}
-
-extension DecoderLayer {
-    /// x ← layer(x) in place for one chunk's tokens x [N, D]; see `StreamingDecoder`.
-    /// `history` ([K − 1, D]) is read and then replaced by the last K − 1 FSMN inputs.
-    /// The source attention reads `cachedRows` key/value rows of `cache` before the window's;
-    /// with `keepRows` > 0, `cache` then becomes the last `keepRows` rows of [cache; window].
-    package func forwardChunk(
-        _ x: Tensor, memory: Tensor, history: Tensor?, started: Bool, cache: inout [Float],
-        cachedRows: Int, keepRows: Int, _ ws: Workspace
-    ) {
-        let mark = ws.mark
-        defer { ws.rewind(to: mark) }
-        let n = x.rows
-        let d = dim
-        let h = norm1(x, ws)  // [N, D]
-        let f = ws.tensor([n, d])  // [N, D]
-        do {  // FFN_dec(h) = W2 · LN(relu(W1·h + b1))
-            let inner = ws.mark
-            let u = WindowLinear.apply(ffn.w1, h, ws)  // [N, U]
-            Kernels.relu(u)
-            ffn.norm(u, into: u)
-            WindowLinear.apply(ffn.w2, u, into: f, ws)
-            ws.rewind(to: inner)
-        }
-        guard let (norm2, fsmn) = selfAttention, let history else {
-            x.copy(from: f)  // decoders3: no residual
-            return
-        }
-        norm2(f, into: h)  // g = LN2(f)
-        // buf = [history; g] (or [0·left; g; 0·right] on the first call), conv without padding.
-        let k = fsmn.kernelSize
-        let buffer = ws.zeros([n + k - 1, d])  // [N + K − 1, D]
-        if started {
-            buffer.slice(0..<(k - 1)).copy(from: history)
-            buffer.slice((k - 1)..<(n + k - 1)).copy(from: h)
-        } else {
-            buffer.slice(fsmn.leftPad..<(fsmn.leftPad + n)).copy(from: h)
-        }
-        for t in 0..<n {
-            let dst = x.row(t)
-            Kernels.add(dst, h.row(t), count: d)  // x = r + g + conv(buf)
-            for j in 0..<k {
-                let w = fsmn.weight.row(j)
-                let src = buffer.row(t + j)
-                for c in 0..<d { dst[c] += w[c] * src[c] }
-            }
-        }
-        history.copy(from: buffer.slice((n)..<(n + k - 1)))
-
-        guard let (norm3, wq, wkv, wout) = sourceAttention else { return }
-        norm3(x, into: h)
-        let q = WindowLinear.apply(wq, h, ws)  // [N, D]
-        let t = memory.rows
-        let keys = cachedRows + t
-        let kv = ws.tensor([keys, 2 * d])  // [T_c + T_w, 2D]
-        if cachedRows > 0 {
-            cache.withUnsafeBufferPointer { kv.data.update(from: $0.baseAddress!, count: cachedRows * 2 * d) }
-        }
-        WindowLinear.apply(wkv, memory, into: kv.slice(cachedRows..<keys), ws)  // [T_w, 2D]
-        let ctx = ws.tensor([n, d])  // [N, D]
-        Attention.multiHead(
-            q: .init(data: q.data, stride: d), k: .init(data: kv.data, stride: 2 * d),
-            v: .init(data: kv.data + d, stride: 2 * d), queries: n, keys: keys, heads: heads,
-            headDim: d / heads, context: ctx.data, contextStride: d, ws)
-        WindowLinear.apply(wout, ctx, into: x, accumulate: true, ws)  // x = x + CrossAtt
-        if keepRows > 0 {
-            let kept = min(keepRows, keys)
-            cache.removeAll(keepingCapacity: true)
-            cache.append(contentsOf: UnsafeBufferPointer(start: kv.row(keys - kept), count: kept * 2 * d))
+        wout(ctx, into: x, accumulate: true, window: small, ws)  // x = x + CrossAtt
+        if let window, let cache = window.cache, window.keepRows > 0 {
+            cache.append(kv.row(cached), count: memory.rows, keeping: window.keepRows)
         }
     }
 }

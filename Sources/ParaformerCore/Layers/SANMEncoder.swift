@@ -41,20 +41,37 @@ package struct SANMEncoderLayer {
         ffn = try FeedForward(w, "\(p).feed_forward", dim: d, units: c.linearUnits)
     }
 
+    /// A streaming window's view of its layer's cache (FunASR `EncoderLayerSANM.forward_chunk`).
+    package struct Window {
+        /// Keys/values of earlier windows, read before the window's own (nil: no look-back).
+        package var cache: KeyValueCache?
+        /// Window rows whose keys/values then go into the cache.
+        package var storeRows: Int
+        /// Rows the cache keeps after storing.
+        package var limit: Int
+    }
+
     /// y = layer(x). x [B·T, in]; y [B·T, D]; y may be x when in == D (in place).
-    /// `visibleKeys(r)`, when given, is how many leading keys query row r attends to (an
-    /// attention mask of prefixes: causal, or the punctuation model's `vad_mask`); one sequence.
+    ///
+    /// With `window` (streaming: one sequence, a few rows), attention also sees the cached
+    /// keys/values of earlier windows (FSMN sees this window only), the cache then takes the
+    /// window's first `storeRows` rows, and the products run through `WindowLinear`.
+    /// `visibleKeys(r)`, when given (offline, one sequence), is how many leading keys query row
+    /// r attends to: an attention mask of prefixes (causal, or the punctuation model's
+    /// `vad_mask`; FunASR ct_transformer_streaming/encoder.py `SANMVadEncoder`).
+    /// FunASR: sanm/encoder.py `EncoderLayerSANM.forward` / `forward_chunk`.
     package func callAsFunction(
-        _ x: Tensor, layout: BatchLayout, into y: Tensor, _ ws: Workspace,
-        visibleKeys: ((Int) -> Int)? = nil
+        _ x: Tensor, layout: BatchLayout, into y: Tensor, window: Window? = nil,
+        visibleKeys: ((Int) -> Int)? = nil, _ ws: Workspace
     ) {
         let mark = ws.mark
         defer { ws.rewind(to: mark) }
         let rows = layout.rows
         let d = dim
+        let small = window != nil
 
         let h = norm1(x, ws)  // [B·T, in]
-        let qkvOut = qkv(h, ws)  // [B·T, 3D]
+        let qkvOut = qkv(h, window: small, ws)  // [B·T, 3D]
 
         // FSMN memory over V, with padding frames zeroed first (FunASR: inputs * mask).
         let v = ws.tensor([rows, d])  // [B·T, D]
@@ -65,39 +82,53 @@ package struct SANMEncoderLayer {
 
         // Multi-head attention, one sequence at a time over its valid frames.
         let ctx = ws.tensor([rows, d])  // [B·T, D]
-        if let visibleKeys {
+        if let window {
+            // Keys and values: [cache; window], contiguous so that heads read them with a stride.
+            let cached = window.cache?.count ?? 0
+            let keys = cached + rows
+            let kv = ws.tensor([keys, 2 * d])  // [T_c + T_w, 2D]
+            window.cache?.copy(into: kv.data)
+            for r in 0..<rows { kv.row(cached + r).update(from: qkvOut.row(r) + d, count: 2 * d) }
+            Attention.multiHead(
+                q: .init(data: qkvOut.data, stride: 3 * d), k: .init(data: kv.data, stride: 2 * d),
+                v: .init(data: kv.data + d, stride: 2 * d), queries: rows, keys: keys, heads: heads,
+                headDim: d / heads, context: ctx.data, contextStride: d, ws)
+            window.cache?.append(kv.row(cached), count: window.storeRows, keeping: window.limit)
+        } else if let visibleKeys {
             // Consecutive rows that see the same number of keys share one call.
-            let base = qkvOut.row(0)
+            let base = qkvOut.data
             var r0 = 0
             while r0 < rows {
                 let keys = visibleKeys(r0)
                 var r1 = r0 + 1
                 while r1 < rows && visibleKeys(r1) == keys { r1 += 1 }
-                let q = base + r0 * 3 * d
                 Attention.multiHead(
-                    q: .init(data: q, stride: 3 * d), k: .init(data: base + d, stride: 3 * d),
-                    v: .init(data: base + 2 * d, stride: 3 * d), queries: r1 - r0, keys: keys,
-                    heads: heads, headDim: d / heads, context: ctx.row(r0), contextStride: d, ws)
+                    q: .init(data: base + r0 * 3 * d, stride: 3 * d),
+                    k: .init(data: base + d, stride: 3 * d), v: .init(data: base + 2 * d, stride: 3 * d),
+                    queries: r1 - r0, keys: keys, heads: heads, headDim: d / heads,
+                    context: ctx.row(r0), contextStride: d, ws)
                 r0 = r1
             }
-        }
-        for (b, n) in layout.lengths.enumerated() where visibleKeys == nil {
-            let base = qkvOut.row(b * layout.frames)
-            Attention.multiHead(
-                q: .init(data: base, stride: 3 * d), k: .init(data: base + d, stride: 3 * d),
-                v: .init(data: base + 2 * d, stride: 3 * d), queries: n, keys: n, heads: heads,
-                headDim: d / heads, context: ctx.row(b * layout.frames), contextStride: d, ws)
+        } else {
+            for (b, n) in layout.lengths.enumerated() {
+                let base = qkvOut.row(b * layout.frames)
+                Attention.multiHead(
+                    q: .init(data: base, stride: 3 * d), k: .init(data: base + d, stride: 3 * d),
+                    v: .init(data: base + 2 * d, stride: 3 * d), queries: n, keys: n, heads: heads,
+                    headDim: d / heads, context: ctx.row(b * layout.frames), contextStride: d, ws)
+            }
         }
         layout.zeroPadding(ctx)
-        out(ctx, into: att, accumulate: true)  // att = Wout·ctx + b + FSMN(v)
+        out(ctx, into: att, accumulate: true, window: small, ws)  // att = Wout·ctx + b + FSMN(v)
 
         if inSize == d {
-            Kernels.add(y, att)  // y is x: residual
+            if y.data != x.data { y.copy(from: x) }
+            Kernels.add(y, att)  // residual
         } else {
-            y.copy(from: att)
+            y.copy(from: att)  // encoders0 (in ≠ D) has no residual
         }
         let h2 = norm2(y, ws)  // [B·T, D]
-        ffn(h2, into: y, accumulate: true, ws)
+        ffn(h2, into: y, accumulate: true, window: small, ws)
     }
 }
 
@@ -123,7 +154,12 @@ package struct SANMEncoder {
 
     /// Encoder output [B·T, D] (in `ws`, valid until the caller rewinds it) for features
     /// [B·T, inputSize] laid out by `layout`. Padding rows of the output are meaningless.
-    package func callAsFunction(_ features: Tensor, layout: BatchLayout, _ ws: Workspace) -> Tensor {
+    /// `visibleKeys(layer, row)`, when given (one sequence), masks layer `layer`'s attention to
+    /// the first keys of each row (`SANMEncoderLayer`'s `visibleKeys`; nil for a layer: full).
+    package func callAsFunction(
+        _ features: Tensor, layout: BatchLayout,
+        visibleKeys: ((_ layer: Int) -> ((_ row: Int) -> Int)?)? = nil, _ ws: Workspace
+    ) -> Tensor {
         let rows = layout.rows
         let y = ws.tensor([rows, dim])  // [B·T, D], lives past this call
         let mark = ws.mark
@@ -136,9 +172,11 @@ package struct SANMEncoder {
         for b in 0..<layout.batch {
             Kernels.add(x.row(b * layout.frames), pe.data, count: pe.count)
         }
-        layers[0](x, layout: layout, into: y, ws)
+        layers[0](x, layout: layout, into: y, visibleKeys: visibleKeys?(0), ws)
         ws.rewind(to: mark)
-        for layer in layers.dropFirst() { layer(y, layout: layout, into: y, ws) }
+        for (i, layer) in layers.enumerated().dropFirst() {
+            layer(y, layout: layout, into: y, visibleKeys: visibleKeys?(i), ws)
+        }
         afterNorm(y, into: y)
         return y
     }

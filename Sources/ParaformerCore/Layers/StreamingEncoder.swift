@@ -35,21 +35,16 @@ package struct StreamingEncoderState {
     /// The last `overlap` rows of the previous window, already scaled and position-encoded
     /// (zeros, without positions, before the first chunk). [overlap, inputSize]
     package var overlapFeatures: Tensor
-    /// Per layer: cached keys and values [rows, 2·D] (K in columns 0..<D, V in D..<2D).
-    package var keyValues: [[Float]]
-    /// Rows held in each layer's cache (the same for every layer).
-    package var cachedRows = 0
+    /// Per layer: keys and values of earlier windows [rows, 2·D] (K in columns 0..<D, V in D..<2D).
+    package var keyValues: [KeyValueCache]
     /// FunASR's `cache["opt"] is not None`: the first window starts the cache untrimmed.
     package var hasCache = false
 
     package init(layers: Int, inputSize: Int, dim: Int, geometry g: ChunkGeometry) {
         overlapFeatures = Tensor(zeros: [g.overlap, inputSize])
+        // The most rows held: the look-back plus the first, untrimmed window.
         let capacity = g.encoderLookBack > 0 ? (g.encoderLookBack + 1) * g.chunk + 2 * g.overlap : 0
-        keyValues = (0..<layers).map { _ in
-            var a: [Float] = []
-            a.reserveCapacity(capacity * 2 * dim)
-            return a
-        }
+        keyValues = (0..<layers).map { _ in KeyValueCache(capacity: capacity, width: 2 * dim) }
     }
 }
 
@@ -112,76 +107,13 @@ package struct StreamingEncoder {
         let limit = g.encoderLookBack == -1 ? Int.max : g.encoderLookBack * g.chunk
         for (i, layer) in encoder.layers.enumerated() {
             let input = i == 0 ? window : y
-            layer.forwardChunk(
-                input, into: y, cache: &state.keyValues[i], cachedRows: keep ? state.cachedRows : 0,
-                storeRows: keep ? strideRows : nil, limit: state.hasCache ? limit : Int.max, ws)
+            let cached = SANMEncoderLayer.Window(
+                cache: keep ? state.keyValues[i] : nil, storeRows: strideRows,
+                limit: state.hasCache ? limit : Int.max)
+            layer(input, layout: BatchLayout(single: frames), into: y, window: cached, ws)
         }
-        if keep {
-            let total = state.cachedRows + strideRows
-            state.cachedRows = state.hasCache ? min(total, limit) : strideRows
-            state.hasCache = true
-        }
+        if keep { state.hasCache = true }
         encoder.afterNorm(y, into: y)
         return y
-    }
-}
-
-extension SANMEncoderLayer {
-    /// One layer over a window x [T_w, in] into y [T_w, D] (y may be x when in == D),
-    /// attending to `cachedRows` cached key/value rows first. With `storeRows`, appends the
-    /// window's first `storeRows` key/value rows to the cache and keeps its last `limit` rows.
-    /// FunASR: scama/encoder.py `EncoderLayerSANM.forward_chunk`.
-    package func forwardChunk(
-        _ x: Tensor, into y: Tensor, cache: inout [Float], cachedRows: Int, storeRows: Int?,
-        limit: Int, _ ws: Workspace
-    ) {
-        let mark = ws.mark
-        defer { ws.rewind(to: mark) }
-        let t = x.rows
-        let d = dim
-        let layout = BatchLayout(single: t)
-
-        let h = norm1(x, ws)  // [T_w, in]
-        let qkvOut = WindowLinear.apply(qkv, h, ws)  // [T_w, 3D]
-        let v = ws.tensor([t, d])  // [T_w, D]
-        Kernels.splitColumns(qkvOut, start: 2 * d, into: v)
-        let att = ws.tensor([t, d])  // [T_w, D]
-        fsmn(v, layout: layout, into: att, accumulate: false, ws)  // FSMN(v): this window only
-
-        // Keys and values: [cache; window], contiguous so that heads read them with a stride.
-        let keys = cachedRows + t
-        let kv = ws.tensor([keys, 2 * d])  // [T_c + T_w, 2D]
-        if cachedRows > 0 {
-            cache.withUnsafeBufferPointer { kv.data.update(from: $0.baseAddress!, count: cachedRows * 2 * d) }
-        }
-        for r in 0..<t {
-            kv.row(cachedRows + r).update(from: qkvOut.row(r) + d, count: 2 * d)
-        }
-        let ctx = ws.tensor([t, d])  // [T_w, D]
-        Attention.multiHead(
-            q: .init(data: qkvOut.data, stride: 3 * d), k: .init(data: kv.data, stride: 2 * d),
-            v: .init(data: kv.data + d, stride: 2 * d), queries: t, keys: keys, heads: heads,
-            headDim: d / heads, context: ctx.data, contextStride: d, ws)
-        WindowLinear.apply(out, ctx, into: att, accumulate: true, ws)  // att = Wout·ctx + b + FSMN(v)
-
-        if let storeRows {
-            // cache ← last `limit` rows of [cache; window[:storeRows]]
-            let width = 2 * d
-            precondition(cache.count == cachedRows * width, "encoder cache rows")
-            cache.append(contentsOf: UnsafeBufferPointer(start: kv.row(cachedRows), count: storeRows * width))
-            let excess = cache.count / width - limit
-            if excess > 0 { cache.removeFirst(excess * width) }
-        }
-
-        if inSize == d {
-            if y.data != x.data { y.copy(from: x) }
-            Kernels.add(y, att)
-        } else {
-            y.copy(from: att)
-        }
-        let h2 = norm2(y, ws)  // [T_w, D]
-        let u = WindowLinear.apply(ffn.w1, h2, ws)  // [T_w, U]
-        Kernels.relu(u)
-        WindowLinear.apply(ffn.w2, u, into: y, accumulate: true, ws)  // y += W2·relu(W1·h2 + b1) + b2
     }
 }

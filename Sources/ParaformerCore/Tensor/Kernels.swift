@@ -100,20 +100,24 @@ package enum Kernels {
     ///   - weight: [K, C], the PyTorch Conv1d weight [C, 1, K] transposed once at load.
     ///   - frames: T, so that B = rows / T.
     ///   - accumulate: add into `out` instead of overwriting it.
+    ///   - outputFrames: the first T' ≤ T output frames of each sequence only (`out` is
+    ///     [B, T', C]); the streaming FSMN convolves [history; x] without padding this way.
     package static func depthwiseConv1D(
         _ x: Tensor, weight: Tensor, leftPad: Int, frames: Int, into out: Tensor,
-        accumulate: Bool = false
+        accumulate: Bool = false, outputFrames: Int? = nil
     ) {
         let c = x.cols
         let k = weight.rows
-        precondition(weight.cols == c && out.count == x.count && x.rows % max(frames, 1) == 0)
+        let outFrames = outputFrames ?? frames
+        precondition(weight.cols == c && x.rows % max(frames, 1) == 0)
+        precondition(out.count == x.rows / max(frames, 1) * outFrames * c && outFrames <= frames)
         if !accumulate { out.fill(0) }
         guard frames > 0 else { return }
         let batches = x.rows / frames
-        Parallel.forRanges(batches * frames, cost: c * k) { range in
+        Parallel.forRanges(batches * outFrames, cost: c * k) { range in
             for row in range {
-                let b = row / frames
-                let t = row % frames
+                let b = row / outFrames
+                let t = row % outFrames
                 let xb = x.data + b * frames * c
                 let dst = out.data + row * c
                 for j in 0..<k {

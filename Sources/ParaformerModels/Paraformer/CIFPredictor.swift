@@ -1,4 +1,20 @@
 import ParaformerCore
+/// The shape of a `CifPredictorV2` (FunASR `predictor_conf`).
+package struct PredictorConfig: Sendable, Equatable {
+    /// Width of the encoder output it reads (D).
+    package var dim: Int
+    /// `threshold` (1.0): the weight that fires a token.
+    package var threshold: Float
+    /// `l_order` / `r_order`: the conv's left and right context.
+    package var lOrder: Int
+    package var rOrder: Int
+    /// `tail_threshold` (0.45): the weight of the appended tail frame (0: none).
+    package var tailThreshold: Float
+    /// `smooth_factor`, `noise_threshold`: alpha = relu(σ·smooth − noise).
+    package var smoothFactor: Float
+    package var noiseThreshold: Float
+}
+
 /// `CifPredictorV2`: per-frame weights (alphas) and continuous integrate-and-fire.
 ///
 /// ```
@@ -23,18 +39,20 @@ package struct CIFPredictor {
     package let noiseThreshold: Float
     package let dim: Int
 
-    package init(_ w: WeightStore, _ hp: Hyperparameters) throws {
-        let d = hp.modelDim
+    /// Binds `<prefix>.cif_conv1d.{weight, bias}` and `<prefix>.cif_output` for encoder
+    /// output of width `c.dim`.
+    package init(_ w: WeightStore, prefix: String = "predictor", _ c: PredictorConfig) throws {
+        let d = c.dim
         dim = d
-        kernel = hp.predictorLOrder + hp.predictorROrder + 1
-        lOrder = hp.predictorLOrder
-        convWeight = try w.tensor("predictor.cif_conv1d.weight", [d, d, kernel]).reshaped([d, d * kernel])
-        convBias = try w.tensor("predictor.cif_conv1d.bias", [d])
-        output = try Linear(w, "predictor.cif_output", in: d, out: 1)
-        threshold = hp.predictorThreshold
-        tailThreshold = hp.predictorTailThreshold
-        smoothFactor = hp.predictorSmoothFactor
-        noiseThreshold = hp.predictorNoiseThreshold
+        kernel = c.lOrder + c.rOrder + 1
+        lOrder = c.lOrder
+        convWeight = try w.tensor("\(prefix).cif_conv1d.weight", [d, d, kernel]).reshaped([d, d * kernel])
+        convBias = try w.tensor("\(prefix).cif_conv1d.bias", [d])
+        output = try Linear(w, "\(prefix).cif_output", in: d, out: 1)
+        threshold = c.threshold
+        tailThreshold = c.tailThreshold
+        smoothFactor = c.smoothFactor
+        noiseThreshold = c.noiseThreshold
     }
 
     /// Alphas [B·T] for encoder output [B·T, D]; zero at padding frames. Each sequence is

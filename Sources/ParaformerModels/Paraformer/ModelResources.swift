@@ -39,6 +39,7 @@ extension OfflineFrontend {
             lfrN: hp.lfrN,
             fbank: FbankOptions(
                 sampleRate: hp.sampleRate, numMelBins: hp.nMels,
-                frameLengthMs: Double(hp.frameLengthMs), frameShiftMs: Double(hp.frameShiftMs)))
+                frameLengthMs: Double(hp.frameLengthMs), frameShiftMs: Double(hp.frameShiftMs)),
+            cmvnKey: MetadataKey.cmvnShift.rawValue)
     }
 }

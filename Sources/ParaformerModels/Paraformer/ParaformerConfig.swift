@@ -107,6 +107,14 @@ package struct Hyperparameters: Sendable, Equatable {
             blocks: encoderBlocks, kernelSize: encoderKernelSize, sanmShift: encoderSanmShift)
     }
 
+    /// The CIF predictor's shape.
+    package var predictor: PredictorConfig {
+        PredictorConfig(
+            dim: modelDim, threshold: predictorThreshold, lOrder: predictorLOrder, rOrder: predictorROrder,
+            tailThreshold: predictorTailThreshold, smoothFactor: predictorSmoothFactor,
+            noiseThreshold: predictorNoiseThreshold)
+    }
+
     /// The decoder stack's shape.
     package var decoder: DecoderConfig {
         DecoderConfig(

@@ -18,7 +18,7 @@ package final class ParaformerModel: LoadedModel, Sendable {
         hparams = hp
         let store = WeightStore(file, linearLayout: hp.linearLayout)
         encoder = try SANMEncoder(store, hp.encoder)
-        predictor = try CIFPredictor(store, hp)
+        predictor = try CIFPredictor(store, hp.predictor)
         decoder = try ParaformerDecoder(store, hp.decoder)
         try store.checkAllUsed()
     }

@@ -5,18 +5,13 @@ package struct StreamingDecoderState {
     package var fsmnHistory: [Tensor]
     /// The FSMN caches exist (FunASR's first call pads instead).
     package var started = false
-    /// Per cross-attention layer: cached memory keys and values [rows, 2·D].
-    package var keyValues: [[Float]]
-    package var cachedRows = 0
+    /// Per cross-attention layer: memory keys and values of earlier windows [rows, 2·D].
+    package var keyValues: [KeyValueCache]
 
     package init(fsmnLayers: Int, crossLayers: Int, kernelSize: Int, dim: Int, geometry g: ChunkGeometry) {
         fsmnHistory = (0..<fsmnLayers).map { _ in Tensor(zeros: [max(kernelSize - 1, 0), dim]) }
-        let capacity = max(g.decoderLookBack, 0) * g.chunk + 2 * (g.overlap + g.chunk)
-        keyValues = (0..<crossLayers).map { _ in
-            var a: [Float] = []
-            a.reserveCapacity(capacity * 2 * dim)
-            return a
-        }
+        let capacity = max(g.decoderLookBack, 0) * g.chunk
+        keyValues = (0..<crossLayers).map { _ in KeyValueCache(capacity: capacity, width: 2 * dim) }
     }
 }
 
@@ -88,22 +83,15 @@ package struct StreamingDecoder {
         x.copy(from: embeddings)
         let keep = g.decoderLookBack > 0
         let limit = keep ? g.decoderLookBack * g.chunk : 0
-        var noCache: [Float] = []
+        let single = BatchLayout(single: n)
         for i in schedule {
-            let layer = decoder.layers[i]
-            let history = fsmnSlot[i].map { state.fsmnHistory[$0] }
-            if let c = crossSlot[i] {
-                layer.forwardChunk(
-                    x, memory: memory, history: history, started: state.started,
-                    cache: &state.keyValues[c], cachedRows: keep ? state.cachedRows : 0,
-                    keepRows: limit, ws)
-            } else {
-                layer.forwardChunk(
-                    x, memory: memory, history: history, started: state.started, cache: &noCache,
-                    cachedRows: 0, keepRows: 0, ws)
-            }
+            let window = DecoderLayer.Window(
+                history: fsmnSlot[i].map { state.fsmnHistory[$0] }, started: state.started,
+                cache: keep ? crossSlot[i].map { state.keyValues[$0] } : nil, keepRows: limit)
+            decoder.layers[i](
+                x, tokens: single, memory: memory, memoryLayout: BatchLayout(single: memory.rows),
+                window: window, ws)
         }
-        if keep { state.cachedRows = min(state.cachedRows + memory.rows, limit) }
         state.started = true
         decoder.afterNorm(x, into: x)
         WindowLinear.apply(decoder.output, x, into: logits, ws)

@@ -65,7 +65,6 @@ package struct StreamingModel: Sendable {
         let mark = ws.mark
         defer { ws.rewind(to: mark) }
         let g = state.geometry
-        let d = model.hparams.modelDim
         var t0 = clock.now
         let encoded = StreamingEncoder(encoder: model.encoder)(
             features, tail: tail, state: &state.encoder, geometry: g, ws)  // [T_w, D]
@@ -80,9 +79,7 @@ package struct StreamingModel: Sendable {
             fireRows: firing.fireRows, tokenIds: [], logits: nil)
         guard firing.count > 0 else { return out }
         t0 = clock.now
-        let embeds = ws.tensor([firing.count, d])  // [N, D]
-        firing.embeddings.withUnsafeBufferPointer { embeds.data.update(from: $0.baseAddress!, count: embeds.count) }
-        let logits = decoder(embeds, memory: encoded, state: &state.decoder, geometry: g, ws)  // [N, V]
+        let logits = decoder(firing.embeddings, memory: encoded, state: &state.decoder, geometry: g, ws)  // [N, V]
         let v = logits.cols
         out.tokenIds = (0..<firing.count).map { Kernels.argmax(logits.row($0), n: v) }
         if keepIntermediates { out.logits = logits.array }

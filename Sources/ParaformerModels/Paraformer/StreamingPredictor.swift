@@ -16,8 +16,8 @@ package struct StreamingFiring {
     /// The window's weights after FunASR's zeroing (left context always, look-ahead unless
     /// final). [T_w]
     package var alphas: [Float]
-    /// Acoustic embeddings that fired (row-major [N, D]).
-    package var embeddings: [Float]
+    /// Acoustic embeddings that fired, [N, D] (in the caller's workspace).
+    package var embeddings: Tensor
     /// Window rows where each embedding fired (T_w for the final tail frame).
     package var fireRows: [Int]
     package var count: Int { fireRows.count }
@@ -54,11 +54,12 @@ package struct StreamingPredictor {
         }
 
         let threshold = predictor.threshold
-        var embeddings: [Float] = []
+        // At most one fire per frame (each alpha is below the threshold), plus the tail.
+        let embeddings = ws.tensor([t + 1, d])  // [≤ T_w + 1, D], lives past this call
         var fireRows: [Int] = []
         var integrate = state.alpha
         // The carried frame enters as the first frame with weight `state.alpha` (< threshold).
-        var frame = [Float](repeating: 0, count: d)
+        let frame = ws.tensor([d]).data  // [D]
         for i in 0..<d { frame[i] = integrate * state.hidden[i] }
         let h = UnsafePointer(hidden.data)
         do {
@@ -69,7 +70,8 @@ package struct StreamingPredictor {
                 } else {
                     let w = threshold - integrate
                     if let row { for i in 0..<d { frame[i] += w * row[i] } }
-                    embeddings.append(contentsOf: frame)
+                    if fireRows.count == embeddings.rows { return }  // cannot happen: alpha ≤ 1
+                    embeddings.row(fireRows.count).update(from: frame, count: d)
                     fireRows.append(index)
                     integrate += a
                     integrate -= threshold
@@ -87,8 +89,9 @@ package struct StreamingPredictor {
         if integrate > 0 {
             for i in 0..<d { state.hidden[i] = frame[i] / integrate }
         } else {
-            state.hidden = frame
+            for i in 0..<d { state.hidden[i] = frame[i] }
         }
-        return StreamingFiring(alphas: alphas, embeddings: embeddings, fireRows: fireRows)
+        return StreamingFiring(
+            alphas: alphas, embeddings: embeddings.slice(0..<fireRows.count), fireRows: fireRows)
     }
 }

@@ -17,26 +17,17 @@ package struct CTTransformerNetwork {
     package let config: PunctuationConfig
     /// embed.weight: [V, E]
     package let embedding: Tensor
-    /// encoder.encoders0.0, encoder.encoders.{0…blocks−2}
-    package let layers: [SANMEncoderLayer]
-    /// encoder.after_norm: [D]
-    package let afterNorm: LayerNorm
+    /// encoder.*: encoders0.0 (input E), encoders.{0…blocks−2}, after_norm (the shared SAN-M
+    /// encoder: x·sqrt(D) + PE(1…N), layers, after_norm)
+    package let encoder: SANMEncoder
     /// decoder: [P, D]
     package let head: Linear
 
     package init(_ w: WeightStore, _ config: PunctuationConfig) throws {
         self.config = config
-        let c = config
-        embedding = try w.tensor("embed.weight", [c.vocabSize, c.embedUnit])
-        var layers: [SANMEncoderLayer] = []
-        for i in 0..<c.blocks {
-            let prefix = i == 0 ? "encoder.encoders0.0" : "encoder.encoders.\(i - 1)"
-            layers.append(
-                try SANMEncoderLayer(w, prefix, inSize: i == 0 ? c.embedUnit : c.modelDim, c.encoder))
-        }
-        self.layers = layers
-        afterNorm = try LayerNorm(w, "encoder.after_norm", dim: c.modelDim)
-        head = try Linear(w, "decoder", in: c.modelDim, out: c.punctuationList.count)
+        embedding = try w.tensor("embed.weight", [config.vocabSize, config.embedUnit])
+        encoder = try SANMEncoder(w, prefix: "encoder", config.encoder)
+        head = try Linear(w, "decoder", in: config.modelDim, out: config.punctuationList.count)
     }
 
     /// The class id (argmax of the logits, the first on ties) of every token of `ids`.
@@ -49,27 +40,13 @@ package struct CTTransformerNetwork {
         let mark = ws.mark
         defer { ws.rewind(to: mark) }
         let e = config.embedUnit
-        let d = config.modelDim
-
-        // FunASR: SANMEncoder.forward: xs · sqrt(D) + SinusoidalPositionEncoder (positions 1…N).
         let x = ws.tensor([n, e])  // [N, E]
         for (r, id) in ids.enumerated() {
             x.row(r).update(from: embedding.row(id), count: e)
         }
-        Kernels.scale(x, by: Float(d).squareRoot())
-        let pe = ws.tensor([n, e])  // [N, E]
-        SinusoidalPositionEncoding.fill(pe, firstPosition: 1)
-        Kernels.add(x, pe)
-
-        // A layer whose input and output widths agree keeps its residual and runs in place.
-        let layout = BatchLayout(single: n)
-        let h = e == d ? x : ws.tensor([n, d])  // [N, D]
-        for (i, layer) in layers.enumerated() {
-            layer(
-                i == 0 ? x : h, layout: layout, into: h, ws,
-                visibleKeys: visibleKeys(layer: i, n: n, vadPosition: vadPosition))
-        }
-        afterNorm(h, into: h)
+        let h = encoder(
+            x, layout: BatchLayout(single: n),
+            visibleKeys: { layer in visibleKeys(layer: layer, n: n, vadPosition: vadPosition) }, ws)  // [N, D]
         let logits = head(h, ws)  // [N, P]
         let p = logits.cols
         return (0..<n).map { Kernels.argmax(logits.row($0), n: p) }
