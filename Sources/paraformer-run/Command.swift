@@ -77,14 +77,14 @@ struct ParaformerRun: ParsableCommand {
             try runPunctuation(punctuation, model: args.model, threads: args.threads, json: args.json, timings: args.timings)
             return
         }
-        if modelArchitecture(args.model) == FSMNVADConfiguration.architecture {
+        if let vadModel = args.model, modelArchitecture(vadModel) == FSMNVADConfiguration.architecture {
             BLAS.setThreads(args.threads)
-            let failed = try runVAD(model: args.model, files: args.files, options: pipeline.vadOptions, timings: args.timings)
+            let failed = try runVAD(model: vadModel, files: args.files, options: pipeline.vadOptions, timings: args.timings)
             if failed > 0 { throw ExitCode(1) }
             return
         }
         if pipeline.vadModel != nil {
-            let failed = try runPipeline(args: args, pipeline: pipeline, recognizerOptions: makeOptions(from: args))
+            let failed = try runPipeline(args: args, model: try modelPath(), pipeline: pipeline, recognizerOptions: options)
             if failed > 0 { throw ExitCode(1) }
             return
         }

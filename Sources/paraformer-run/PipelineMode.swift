@@ -83,11 +83,11 @@ func runVAD(model: String, files: [String], options: VADOptions, timings: Bool) 
 
 /// The pipeline (`--vad-model`): per file, FunASR's `{"key", "text", "timestamp"}` (or text,
 /// srt, vtt), decoded segment by segment as the file is read.
-func runPipeline(args: Arguments, pipeline p: PipelineArguments, recognizerOptions: RecognizerOptions) throws -> Int {
+func runPipeline(args: Arguments, model: String, pipeline p: PipelineArguments, recognizerOptions: RecognizerOptions) throws -> Int {
     let pipeline: SpeechPipeline
     do {
         pipeline = try SpeechPipeline(
-            modelPath: args.model, vadModelPath: p.vadModel!, puncModelPath: p.puncModel,
+            modelPath: model, vadModelPath: p.vadModel!, puncModelPath: p.puncModel,
             recognizerOptions: recognizerOptions, options: PipelineOptions(vad: p.vadOptions))
     } catch {
         printError("error: \(error)")
