@@ -1,4 +1,8 @@
 import Foundation
+#if canImport(Glibc)
+    /// glibc's `malloc_trim` (malloc.h is not in Swift's Glibc module).
+    @_silgen_name("malloc_trim") private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif
 import ParaformerCore
 import ParaformerModels
 
@@ -279,6 +283,12 @@ final class PipelineSession {
             let result = try pipeline.recognizer.transcribe(.samples(piece, sampleRate: pipeline.vad.sampleRate))
             out.append(TranscribedSegment(segment: seg, result: result))
         }
+        #if canImport(Glibc)
+            // Segments of every length come and go for hours: give freed heap pages back to the
+            // system, or glibc's heap keeps growing with fragments (peak RSS then grows with the
+            // length of the recording).
+            if !closed.isEmpty { _ = glibcMallocTrim(0) }
+        #endif
         // Audio before the earliest sample a future segment can start at is no longer needed.
         let keepFrom = min(vadStream.earliestPendingSample, total)
         // (Dropped in large steps: removing from the front copies what stays.)
