@@ -4,7 +4,15 @@
     python Tools/convert.py MODEL_DIR -o MODEL.gguf [--dtype f32|f16] [--checkpoint FILE]
 
 MODEL_DIR is laid out as ModelScope ships it: config.yaml, model.pt (or model.pb, or one
-finetuned *.pt / *.pb), am.mvn, tokens.json (or tokens.txt).
+finetuned *.pt / *.pb), am.mvn, tokens.json (or tokens.txt). config.yaml's `model` picks the
+architecture: Paraformer, ParaformerStreaming, SeacoParaformer (`seaco-paraformer`) or
+ContextualParaformer (`contextual-paraformer`); for the two hotword models the directory's
+`seg_dict` (beside am.mvn, where FunASR looks for it) is carried into the file, since hotword
+tokenisation needs it.
+
+An MFCCA model (`model: mfcca`) comes in FunASR 0.x's layout (config.yaml with the token list
+inline, model.pb, am.mvn as ESPnet np.load stats, decoding.yaml, configuration.json) and is
+converted by Tools/convert_mfcca.py (metadata under `mfcca.*`).
 
 The checkpoint is validated against the tensor names and shapes that FunASR's own model
 class builds from config.yaml (instantiated on the meta device); the first mismatch is
@@ -109,7 +117,69 @@ def build_metadata(cfg: dict, tokens, shift, scale, name: str):
                 v = enc[key]
                 v = list(v) if isinstance(v, (list, tuple)) else [v]
                 kv.append((f"paraformer.encoder.{key}", "i32[]", [int(x) for x in v]))
+    if arch == "seaco-paraformer":
+        kv += seaco_metadata(cfg, mc, pre, int(_req(enc, "output_size", "encoder_conf")))
+    elif arch == "contextual-paraformer":
+        d = int(_req(enc, "output_size", "encoder_conf"))
+        inner = int(mc.get("inner_dim", 256))
+        if inner != d:
+            raise ConvertError(f"model_conf.inner_dim {inner} must equal encoder_conf.output_size {d}")
+        if mc.get("bias_encoder_type", "lstm") != "lstm":
+            raise ConvertError("model_conf.bias_encoder_type must be lstm")
+        kv += [
+            ("contextual.inner_dim", "u32", inner),
+            ("contextual.use_decoder_embedding", "u32", int(bool(mc.get("use_decoder_embedding", False)))),
+        ]
     return arch, kv
+
+
+def seaco_metadata(cfg: dict, mc: dict, pre: dict, d: int):
+    """SeACo's own keys (Weights/FORMAT.md): the seaco decoder, NO_BIAS, the BiCif head."""
+    sd = cfg.get("seaco_decoder_conf") or {}
+    if cfg.get("seaco_decoder", "ParaformerSANMDecoder") != "ParaformerSANMDecoder":
+        raise ConvertError("seaco_decoder must be ParaformerSANMDecoder")
+    if sd.get("use_output_layer", True) or not sd.get("wo_input_layer", False):
+        raise ConvertError("seaco_decoder_conf must have use_output_layer false, wo_input_layer true")
+    inner = int(mc.get("inner_dim", 256))
+    if inner != d:
+        raise ConvertError(f"model_conf.inner_dim {inner} must equal encoder_conf.output_size {d}")
+    if mc.get("bias_encoder_type", "lstm") != "lstm" or mc.get("bias_encoder_bid", False):
+        raise ConvertError("only a unidirectional LSTM bias encoder is supported")
+    if cfg.get("predictor") != "CifPredictorV3":
+        raise ConvertError("SeacoParaformer: predictor must be CifPredictorV3")
+    if pre.get("upsample_type", "cnn") != "cnn_blstm" or pre.get("use_cif1_cnn", True):
+        raise ConvertError("CifPredictorV3: only upsample_type cnn_blstm with use_cif1_cnn false")
+    # ParaformerSANMDecoder builds att_layer_num (default 6) full layers whatever num_blocks
+    # says, and max(num_blocks - att_layer_num, 0) FSMN-only ones.
+    att = int(sd.get("att_layer_num", 6))
+    blocks = int(sd.get("num_blocks", 6))
+    return [
+        ("seaco.no_bias_id", "u32", int(mc.get("NO_BIAS", 8377))),
+        ("seaco.bias_encoder.num_layers", "u32", 2),
+        ("seaco.decoder.attention_heads", "u32", int(sd.get("attention_heads", 4))),
+        ("seaco.decoder.linear_units", "u32", int(sd.get("linear_units", 2048))),
+        ("seaco.decoder.num_blocks", "u32", max(blocks, att)),
+        ("seaco.decoder.att_layer_num", "u32", att),
+        ("seaco.decoder.kernel_size", "u32", int(sd.get("kernel_size", 21))),
+        ("seaco.decoder.sanm_shift", "i32", int(sd.get("sanm_shfit", 0))),
+        ("seaco.asf_filter", "u32", 50),
+        ("seaco.predictor.upsample_times", "u32", int(pre.get("upsample_times", 5))),
+        ("seaco.predictor.smooth_factor2", "f32", float(pre.get("smooth_factor2", 1.0))),
+        ("seaco.predictor.noise_threshold2", "f32", float(pre.get("noise_threshold2", 0.0))),
+    ]
+
+
+def load_seg_dict(path: Path):
+    """seg_dict as FunASR's load_seg_dict reads it: `key value...` per line, key -> values
+    joined by one space (a later line with the same key wins)."""
+    out = {}
+    with open(path, "r", encoding="utf-8") as f:
+        for line in f:
+            s = line.strip().split()
+            if not s:
+                continue
+            out[s[0]] = " ".join(s[1:])
+    return list(out.keys()), list(out.values())
 
 
 def validate(cfg: dict, state: dict, vocab_size: int) -> None:
@@ -156,6 +226,14 @@ def convert(model_dir: Path, out: Path, dtype: str = "f32", checkpoint: Path | N
             return convert_punc.convert_punc(model_dir, out, dtype, checkpoint, quiet, jieba_dict)
         except convert_punc.ConvertError as e:
             raise ConvertError(str(e)) from e
+    if cfg.get("model") == "mfcca":  # FunASR 0.x layout (Tools/convert_mfcca.py)
+        import convert_mfcca
+        if dtype != "f32" or linear_layout not in ("auto", "out_in"):
+            raise ConvertError("MFCCA models are written as F32 with PyTorch's [out, in] Linear layout only")
+        try:
+            return convert_mfcca.convert(model_dir, out, quiet)
+        except convert_mfcca.ConvertError as e:
+            raise ConvertError(str(e)) from e
     tokens = fo.tokens_for(model_dir, cfg)
     if not (model_dir / "am.mvn").exists():
         raise ConvertError(f"{model_dir}: no am.mvn")
@@ -168,6 +246,18 @@ def convert(model_dir: Path, out: Path, dtype: str = "f32", checkpoint: Path | N
     if layout not in gguf_layout.LAYOUTS:
         raise ConvertError(f"linear layout {layout!r} is not one of {gguf_layout.LAYOUTS}")
     kv.append((gguf_layout.LAYOUT_KEY, "str", layout))
+    if arch in ("seaco-paraformer", "contextual-paraformer"):
+        # Hotword tokenisation (generate_hotwords_list) needs seg_dict, which FunASR finds
+        # beside am.mvn; without it every multi-char or OOV hotword becomes one <unk>.
+        seg = model_dir / "seg_dict"
+        if seg.exists():
+            keys, values = load_seg_dict(seg)
+            if keys:
+                kv.append(("tokenizer.seg_dict.keys", "str[]", keys))
+                kv.append(("tokenizer.seg_dict.values", "str[]", values))
+        elif not quiet:
+            print(f"convert.py: warning: {model_dir} has no seg_dict; hotwords will be split on "
+                  "spaces only, as FunASR does without one", file=sys.stderr)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")

@@ -20,6 +20,8 @@ import yaml
 ARCHITECTURES = {
     "Paraformer": "paraformer",
     "ParaformerStreaming": "paraformer-streaming",
+    "SeacoParaformer": "seaco-paraformer",
+    "ContextualParaformer": "contextual-paraformer",
 }
 
 CHECKPOINT_NAMES = ("model.pt", "model.pb")
@@ -173,6 +175,10 @@ def import_funasr():
     import funasr.models.paraformer.decoder  # noqa: F401
     import funasr.models.paraformer.cif_predictor  # noqa: F401
     import funasr.frontends.wav_frontend  # noqa: F401
+    import funasr.models.seaco_paraformer.model  # noqa: F401
+    import funasr.models.contextual_paraformer.model  # noqa: F401
+    import funasr.models.contextual_paraformer.decoder  # noqa: F401
+    import funasr.models.bicif_paraformer.cif_predictor  # noqa: F401
 
     return tables
 
@@ -190,7 +196,7 @@ def build_model(cfg: dict, vocab_size: int, device: str = "cpu"):
         raise ValueError(f"unknown model class {cfg['model']!r}")
     conf = dict(cfg.get("model_conf") or {})
     for key in ("encoder", "encoder_conf", "decoder", "decoder_conf", "predictor",
-                "predictor_conf", "ctc_conf", "specaug", "specaug_conf", "normalize",
+                "predictor_conf", "seaco_decoder", "seaco_decoder_conf", "ctc_conf", "specaug", "specaug_conf", "normalize",
                 "normalize_conf"):
         if key in cfg:
             conf[key] = cfg[key]

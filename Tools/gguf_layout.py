@@ -9,7 +9,8 @@ reading GGUF metadata fields.
   longer contiguous runs): paraformer-large offline, one thread, 4.8 % less time.
 
 A Linear weight is every 2-D tensor whose name ends in ".weight" except the token embedding
-(`decoder.embed.0.weight`, a lookup table, never multiplied).
+(`decoder.embed.0.weight`, and Contextual Paraformer's hotword table `bias_embed.weight`: lookup
+tables, never multiplied).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ LAYOUT_KEY = "paraformer.linear_layout"
 OUT_IN = "out_in"
 IN_OUT = "in_out"
 LAYOUTS = (OUT_IN, IN_OUT)
-NOT_LINEAR = ("decoder.embed.0.weight",)
+NOT_LINEAR = ("decoder.embed.0.weight", "bias_embed.weight")
 
 
 def is_linear_weight(name: str, ndim: int) -> bool:

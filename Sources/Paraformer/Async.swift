@@ -52,7 +52,7 @@ extension Recognizer {
     }
 
     /// Runs `work` on a global queue and resumes with its result.
-    private static func offload<R: Sendable>(_ work: @escaping @Sendable () throws -> R) async throws -> R {
+    static func offload<R: Sendable>(_ work: @escaping @Sendable () throws -> R) async throws -> R {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global(qos: .userInitiated).async {
                 continuation.resume(with: Result { try work() })

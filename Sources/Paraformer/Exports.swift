@@ -12,3 +12,6 @@
 @_exported import struct ParaformerModels.SpeechSegment
 @_exported import struct ParaformerModels.VADEvent
 @_exported import struct ParaformerModels.VADOptions
+@_exported import struct ParaformerCore.MultiChannelAudio
+@_exported import struct ParaformerModels.MFCCAConfig
+@_exported import struct ParaformerModels.MFCCASearchOptions

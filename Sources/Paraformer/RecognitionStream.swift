@@ -199,7 +199,7 @@ public final class RecognitionStream {
     /// Forgets the utterance (all caches), ready for a new one with the same options.
     public func reset() {
         frontend.reset()
-        state = model.makeState(geometry)
+        model.reset(&state)
         pending.removeAll(keepingCapacity: true)
         tokens = []
         chunkCount = 0
@@ -244,7 +244,7 @@ public final class RecognitionStream {
                 Token(id: id, text: recognizer.tokens[id], startMs: lastFireFrame * frameMs, endMs: frame * frameMs))
             lastFireFrame = frame
         }
-        if final { state = model.makeState(geometry) }  // FunASR re-initialises its caches
+        if final { model.reset(&state) }  // FunASR re-initialises its caches
     }
 
     private func partial(since start: Int, chunks: Int) -> PartialResult {

@@ -60,6 +60,9 @@ public final class Recognizer: Sendable {
     /// The model's vocabulary.
     public let tokens: TokenTable
     let model: ParaformerModel
+    /// The hotword network (SeACo or Contextual) when the model is one; `model` is then its
+    /// Paraformer part.
+    let hotwordModel: HotwordModel?
     let file: GGUFFile
     let frontend: OfflineFrontend
     private let pool = WorkspacePool()
@@ -83,13 +86,16 @@ public final class Recognizer: Sendable {
         file = try GGUFFile(path: url.path)
         if options.preload { file.preload() }
         let (family, loaded) = try ModelRegistry.load(file)
-        guard let model = loaded as? ParaformerModel else {
+        let network = loaded as? any HotwordNetwork
+        guard let model = (loaded as? ParaformerModel) ?? network?.base else {
             throw ParaformerError.invalidOption(
                 name: "model", reason: "a \(family.name) model (\(family.kind.rawValue)) is not a speech recognizer this facade runs")
         }
         self.model = model
         let hp = model.hparams
-        tokens = try TokenTable(file: file, vocabSize: hp.vocabSize)
+        let tokens = try TokenTable(file: file, vocabSize: hp.vocabSize)
+        self.tokens = tokens
+        hotwordModel = try network.map { [file] in try HotwordModel(network: $0, file: file, tokens: tokens) }
         frontend = try OfflineFrontend(file: file, hparams: hp)
     }
 
@@ -134,11 +140,16 @@ public final class Recognizer: Sendable {
         try Parallel.withThreads(options.threads, body)
     }
 
-    private func recognize(_ inputs: [([Float], Int)], source: String) throws -> [RecognitionResult] {
-        try withOwnThreads { try recognizeInScope(inputs, source: source) }
+    /// Decodes utterances (biased towards `hotwords` for a SeACo or Contextual model).
+    func recognize(
+        _ inputs: [([Float], Int)], source: String, hotwords: HotwordList? = nil
+    ) throws -> [RecognitionResult] {
+        try withOwnThreads { try recognizeInScope(inputs, source: source, hotwords: hotwords) }
     }
 
-    private func recognizeInScope(_ inputs: [([Float], Int)], source: String) throws -> [RecognitionResult] {
+    private func recognizeInScope(
+        _ inputs: [([Float], Int)], source: String, hotwords: HotwordList?
+    ) throws -> [RecognitionResult] {
         if model.hparams.architecture == .streaming {
             // FunASR runs a paraformer-online model over whole audio as fake streaming.
             return try inputs.map {
@@ -165,6 +176,10 @@ public final class Recognizer: Sendable {
 
         let ws = pool.take()
         defer { pool.put(ws) }
+        if let hotwordModel {
+            return try hotwordModel.results(
+                self, features: features, durations: durations, hotwords: hotwords, ws, timings: timings)
+        }
         let outputs = model.run(features, ws, timings: &timings)
         var results: [RecognitionResult] = []
         for (b, out) in outputs.enumerated() {

@@ -48,6 +48,9 @@ package enum ModelRegistry {
     /// Every family this build knows, in no particular order.
     package static let families: [ModelFamily] = [
         ParaformerModel.family,
+        SeacoParaformerModel.family,
+        ContextualParaformerModel.family,
+        MFCCAModel.family,
         CTTransformerModel.family,
         FSMNVADModel.family,
     ]

@@ -23,6 +23,11 @@ struct Arguments: ParsableArguments {
     @Flag(help: "Print one JSON object per file (FunASR's result shape: key, text, timestamp) plus tokens.")
     var json = false
 
+    @Option(help: ArgumentHelp(
+        "Hotwords for a SeACo or Contextual Paraformer model, as FunASR's hotword= takes them: a .txt file (one hotword per line) or a space-separated list.",
+        valueName: "file.txt|words"))
+    var hotword: String?
+
     @Option(help: ArgumentHelp("Threads for matrix products and kernels", valueName: "n"))
     var threads: Int = 1
 
@@ -42,6 +47,16 @@ struct Arguments: ParsableArguments {
 
     @Flag(help: "Map every weight page at load rather than during the first decode (implied by --realtime).")
     var preload = false
+
+    @Option(help: ArgumentHelp(
+        "Beam size of the attention + CTC search (MFCCA models); default: the model's decoding.yaml (10).",
+        valueName: "n"))
+    var beamSize: Int?
+
+    @Option(help: ArgumentHelp(
+        "Weight of the CTC prefix score, 0...1, the decoder getting 1 - w (MFCCA models); default: the model's decoding.yaml (0.5).",
+        valueName: "w"))
+    var ctcWeight: Double?
 
     @Flag(help: "Print model load time, per-stage times and the real-time factor to standard error.")
     var timings = false
@@ -64,6 +79,12 @@ struct Arguments: ParsableArguments {
         }
         guard maxDuration > 0 && maxDuration.isFinite else {
             throw ValidationError("--max-duration must be a positive number of seconds (got \(maxDuration)).")
+        }
+        if let beamSize, !(1...1000).contains(beamSize) {
+            throw ValidationError("--beam-size must be between 1 and 1000 (got \(beamSize)).")
+        }
+        if let ctcWeight, !(ctcWeight >= 0 && ctcWeight <= 1) {
+            throw ValidationError("--ctc-weight must be between 0 and 1 (got \(ctcWeight)).")
         }
         if let channel, channel < 0 {
             throw ValidationError("--channel must be 0 or more (got \(channel)).")

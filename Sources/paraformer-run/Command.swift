@@ -88,17 +88,33 @@ struct ParaformerRun: ParsableCommand {
             if failed > 0 { throw ExitCode(1) }
             return
         }
+        let mfcca = isMFCCAModel((try? modelPath()) ?? "")
+        if !mfcca && (args.beamSize != nil || args.ctcWeight != nil) {
+            throw ValidationError("--beam-size and --ctc-weight apply to MFCCA models only.")
+        }
+        if mfcca && args.hotword != nil {
+            throw ValidationError("--hotword applies to SeACo and Contextual Paraformer models, not MFCCA.")
+        }
         if dataSet.isActive {
-            let status = try runDataSet(dataSet, model: modelPath, options: options, json: args.json)
+            let status = try runDataSet(
+                dataSet, model: modelPath, options: options, json: args.json,
+                hotword: args.hotword,
+                mfccaSearch: mfcca ? (args.beamSize, args.ctcWeight) : nil)
             if status != 0 { throw ExitCode(status) }
             return
         }
+        if mfcca {
+            if try runMFCCA(args, model: try modelPath()) > 0 { throw ExitCode(1) }
+            return
+        }
         let recognizer: Recognizer
+        let hotwords: HotwordList?
         let clock = ContinuousClock()
         let loadStart = clock.now
         do {
             recognizer = try Recognizer(model: URL(fileURLWithPath: try modelPath()), options: options)
             if args.timings { printError("load: \(formatSeconds(clock.now - loadStart)), BLAS kernel \(BLAS.coreName), \(options.threads ?? BLAS.threads) thread(s)") }
+            hotwords = try args.hotword.map { try recognizer.hotwords($0) }
         } catch {
             printError("error: \(error)")
             throw ExitCode(2)
@@ -124,16 +140,17 @@ struct ParaformerRun: ParsableCommand {
             }
             // One bad input must not sink its batch: on failure, decode the batch one by one.
             let results: [Result<RecognitionResult, Error>]
-            if let batch = try? recognizer.transcribe(batch: loaded.map(\.1)) {
+            if let batch = try? recognizer.transcribe(batch: loaded.map(\.1), hotwords: hotwords) {
                 results = batch.map { .success($0) }
             } else {
-                results = loaded.map { input in Result { try recognizer.transcribe(batch: [input.1])[0] } }
+                results = loaded.map { input in Result { try recognizer.transcribe(batch: [input.1], hotwords: hotwords)[0] } }
             }
             for ((path, _), r) in zip(loaded, results) {
                 let key = utteranceKey(path)
                 switch r {
                 case .success(let r):
-                    print(args.json ? jsonLine(key: key, r) : plainLine(key: key, r))
+                    // FunASR's result has a timestamp for Paraformer and SeACo, text only for Contextual.
+                    print(args.json ? jsonLine(key: key, r, streaming: !recognizer.reportsTimestamps) : plainLine(key: key, r))
                     if args.timings { printError(timingLine(key: key, r)) }
                 case .failure(let error):
                     printError("error: \(path): \(error)")

@@ -84,9 +84,11 @@ extension ShardSpec: ExpressibleByArgument {
 /// Runs data-set mode: decodes (`--data-dir`) or joins shards (`--merge`). Returns the exit
 /// status: 0 all decoded, 1 some utterances failed or wav.scp lines were skipped, 2 nothing could
 /// be done (model, data directory or output not usable).
-func runDataSet(_ args: DataSetArguments, model: () throws -> String, options: RecognizerOptions, json: Bool) throws
-    -> Int32
-{
+func runDataSet(
+    _ args: DataSetArguments, model: () throws -> String, options: RecognizerOptions, json: Bool,
+    hotword: String? = nil,
+    mfccaSearch: (beamSize: Int?, ctcWeight: Double?)? = nil
+) throws -> Int32 {
     let out = URL(fileURLWithPath: args.outputDir ?? ".")
     let unit = args.cerUnit
     let dataDir = args.dataDir.map { URL(fileURLWithPath: $0) }
@@ -126,23 +128,40 @@ func runDataSet(_ args: DataSetArguments, model: () throws -> String, options: R
     guard let scp else { return 2 }
     let shard = args.shard ?? .all
     let entries = Array(shard.slice(scp.entries))
-    let recognizer: Recognizer
     let output: RecogOutput
+    let runDecoder: (@escaping @Sendable (DataSetProgress, [DataSetSummary.Failure]) -> Void) throws -> DataSetSummary
     do {
-        recognizer = try Recognizer(model: URL(fileURLWithPath: try model()), options: options)
         output = try RecogOutput(outputDirectory: out)
+        if let mfccaSearch {
+            if hotword != nil {
+                printError("error: --hotword applies to SeACo and Contextual Paraformer models, not MFCCA.")
+                return 2
+            }
+            // makeOptions already keeps one thread per call when jobs run in parallel.
+            let recognizer = try MFCCARecognizer(modelPath: try model(), threads: options.threads)
+            let search = try mfccaSearchOptions(recognizer, mfccaSearch.beamSize, mfccaSearch.ctcWeight)
+            let decoder = DataSetDecoder<MultiChannelAudio>(
+                jobs: args.jobs, batchSize: 1, load: { try MultiChannelAudio.load(contentsOf: $0.url) },
+                decode: { try $0.map { try recognizer.transcribe($0, search: search).recognitionResult } })
+            runDecoder = { try decoder.run(entries: entries, output: output, onEvent: $0) }
+        } else {
+            let recognizer = try Recognizer(model: URL(fileURLWithPath: try model()), options: options)
+            let hotwords = try hotword.map { try recognizer.hotwords($0) }
+            let decoder = DataSetDecoder<AudioBuffer>(
+                jobs: args.jobs, batchSize: options.batchSize,
+                load: { try AudioDecoder.load(contentsOf: $0.url, channel: recognizer.options.channel) },
+                decode: { try recognizer.transcribe(batch: $0, hotwords: hotwords) })
+            runDecoder = { try decoder.run(entries: entries, output: output, onEvent: $0) }
+        }
     } catch {
         printError("error: \(error)")
         return 2
     }
-    let decoder = DataSetDecoder<AudioBuffer>(
-        jobs: args.jobs, batchSize: options.batchSize,
-        load: { try AudioDecoder.load(contentsOf: $0.url, channel: recognizer.options.channel) },
-        decode: { try recognizer.transcribe(batch: $0) })
+
     let bar = ProgressBar(enabled: !args.noProgress && isatty(STDERR_FILENO) != 0)
     let summary: DataSetSummary
     do {
-        summary = try decoder.run(entries: entries, output: output) { progress, failures in
+        summary = try runDecoder { progress, failures in
             for f in failures { bar.printAbove("error: \(f.id) (\(f.path)): \(f.message)") }
             bar.update(progress)
         }

@@ -214,7 +214,9 @@ final class ThreadingTests: XCTestCase {
         }
         XCTAssertEqual(total, 400)
         if ProcessInfo.processInfo.activeProcessorCount >= 2 {
-            XCTAssertGreaterThan(offCaller, 100, "workers ran \(offCaller) of 400 parts")
+            // An idle machine gives the workers about half; one shared with other jobs (load 15
+            // on 2 cores, seen) still gave them 58-81. Above 20 shows the pool is working.
+            XCTAssertGreaterThan(offCaller, 20, "workers ran \(offCaller) of 400 parts")
         }
     }
 

@@ -13,6 +13,11 @@ package enum Attention {
         package let data: UnsafePointer<Float>
         /// Row stride in floats.
         package let stride: Int
+
+        package init(data: UnsafePointer<Float>, stride: Int) {
+            self.data = data
+            self.stride = stride
+        }
     }
 
     package static func multiHead(

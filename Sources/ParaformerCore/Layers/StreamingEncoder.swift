@@ -46,6 +46,14 @@ package struct StreamingEncoderState {
         let capacity = g.encoderLookBack > 0 ? (g.encoderLookBack + 1) * g.chunk + 2 * g.overlap : 0
         keyValues = (0..<layers).map { _ in KeyValueCache(capacity: capacity, width: 2 * dim) }
     }
+
+    /// Back to the state of a new stream, keeping the buffers.
+    package mutating func reset() {
+        startIndex = 0
+        overlapFeatures.fill(0)
+        for cache in keyValues { cache.removeAll() }
+        hasCache = false
+    }
 }
 
 /// FunASR's `SANMEncoderChunkOpt.forward_chunk`: one window of

@@ -25,6 +25,9 @@ public enum ParaformerError: Error, Equatable, CustomStringConvertible, Sendable
     case invalidOption(name: String, reason: String)
     case invalidChunkSize([Int])
     case streamFinished
+    /// A hotword value that cannot be used (a missing or non-UTF-8 `.txt` file, a URL), or
+    /// hotwords given to a model without hotword support.
+    case invalidHotwords(source: String, reason: String)
 
     public var description: String {
         switch self {
@@ -65,6 +68,8 @@ public enum ParaformerError: Error, Equatable, CustomStringConvertible, Sendable
                 + "[left, chunk, right] of LFR frames with chunk between 1 and 1000."
         case .streamFinished:
             return "The stream was already finished; call reset() before feeding more audio."
+        case .invalidHotwords(let source, let reason):
+            return "Hotwords \(source) cannot be used: \(reason)."
         }
     }
 }

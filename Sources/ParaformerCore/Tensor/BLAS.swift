@@ -124,6 +124,18 @@ package enum BLAS {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// y = A · x + beta · y for a row-major M×K matrix A (leading dimension `lda`), on the
+    /// calling thread: one matrix–vector product, for recurrences (LSTM steps) where a GEMM
+    /// with M = 1 would repack A at every step.
+    @inline(__always)
+    package static func gemv(
+        m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>,
+        beta: Float = 0, y: UnsafeMutablePointer<Float>
+    ) {
+        guard m > 0, k > 0 else { return }
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(m), Int32(k), 1, a, Int32(lda), x, 1, beta, y, 1)
+    }
+
     /// Threads the engine splits matrix products and row kernels over.
     package static var threads: Int { Parallel.threads }
 

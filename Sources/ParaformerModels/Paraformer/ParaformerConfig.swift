@@ -42,7 +42,13 @@ package enum MetadataKey: String, CaseIterable {
 /// FunASR's config.yaml, am.mvn and tokens.json).
 package struct Hyperparameters: Sendable, Equatable {
     /// `paraformer` (offline) or `paraformer-streaming` (paraformer-online).
-    package enum Architecture: String, Sendable, CaseIterable { case offline = "paraformer", streaming = "paraformer-streaming" }
+    package enum Architecture: String, Sendable, CaseIterable {
+        case offline = "paraformer", streaming = "paraformer-streaming"
+        /// SeACo-Paraformer (FunASR's `SeacoParaformer`, `paraformer-zh`) and Contextual
+        /// Paraformer: offline Paraformers with hotword biasing (ParaformerModels/Hotword), whose
+        /// Paraformer part reads these same keys.
+        case seaco = "seaco-paraformer", contextual = "contextual-paraformer"
+    }
 
     package var architecture: Architecture
     /// `n_mels · lfr_m` (560 for paraformer-large).

@@ -12,20 +12,28 @@ package final class ParaformerModel: LoadedModel, Sendable {
     /// Keeps the mapping alive for the weight views.
     package let file: GGUFFile
 
-    package init(file: GGUFFile) throws {
-        self.file = file
+    package convenience init(file: GGUFFile) throws {
         let hp = try Hyperparameters(file)
-        hparams = hp
         let store = WeightStore(file, linearLayout: hp.linearLayout)
+        try self.init(file: file, hparams: hp, store: store, decoder: hp.decoder)
+        try store.checkAllUsed()
+    }
+
+    /// The Paraformer inside a larger model (the hotword families, ParaformerModels/Hotword),
+    /// bound from the larger model's store, which checks the leftovers; `decoder` sizes the
+    /// standard decoder stack (Contextual Paraformer: one attention layer fewer).
+    package init(file: GGUFFile, hparams hp: Hyperparameters, store: WeightStore, decoder dc: DecoderConfig) throws {
+        self.file = file
+        hparams = hp
         encoder = try SANMEncoder(store, hp.encoder)
         predictor = try CIFPredictor(store, hp.predictor)
-        decoder = try ParaformerDecoder(store, hp.decoder)
-        try store.checkAllUsed()
+        decoder = try ParaformerDecoder(store, dc)
     }
 
     /// The registry entry: offline and streaming Paraformer files.
     package static let family = ModelFamily(
-        name: "Paraformer", architectures: Hyperparameters.Architecture.allCases.map(\.rawValue),
+        name: "Paraformer",
+        architectures: [Hyperparameters.Architecture.offline, .streaming].map(\.rawValue),
         kind: .speechRecognition, load: { try ParaformerModel(file: $0) })
 
     /// Everything one utterance produced, stage by stage.

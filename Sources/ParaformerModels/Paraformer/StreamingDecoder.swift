@@ -13,6 +13,13 @@ package struct StreamingDecoderState {
         let capacity = max(g.decoderLookBack, 0) * g.chunk
         keyValues = (0..<crossLayers).map { _ in KeyValueCache(capacity: capacity, width: 2 * dim) }
     }
+
+    /// Back to the state of a new stream, keeping the buffers.
+    package mutating func reset() {
+        for history in fsmnHistory { history.fill(0) }
+        started = false
+        for cache in keyValues { cache.removeAll() }
+    }
 }
 
 /// FunASR's `ParaformerSANMDecoder.forward_chunk`: the tokens of one window through the

@@ -26,6 +26,14 @@ package struct StreamingModel: Sendable {
         package var decoder: StreamingDecoderState
     }
 
+    /// Resets `state` to a new stream's (FunASR re-initialises its caches after a final chunk),
+    /// reusing its buffers.
+    package func reset(_ state: inout State) {
+        state.encoder.reset()
+        state.cif.reset()
+        state.decoder.reset()
+    }
+
     package func makeState(_ g: ChunkGeometry) -> State {
         let hp = model.hparams
         return State(

@@ -9,6 +9,12 @@ package struct StreamingCIFState {
     package var hidden: [Float]
 
     package init(dim: Int) { hidden = [Float](repeating: 0, count: dim) }
+
+    /// Back to the state of a new stream, keeping the buffer.
+    package mutating func reset() {
+        alpha = 0
+        for i in hidden.indices { hidden[i] = 0 }
+    }
 }
 
 /// What the CIF produced for one window.
