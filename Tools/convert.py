@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Convert a FunASR Paraformer model directory to one GGUF v3 file (Weights/FORMAT.md).
+"""Convert a FunASR model directory (Paraformer, Paraformer-online, UniASR) to one GGUF v3
+file (Weights/FORMAT.md); config.yaml's `model` picks the architecture and its metadata.
 
     python Tools/convert.py MODEL_DIR -o MODEL.gguf [--dtype f32|f16] [--checkpoint FILE]
 
@@ -51,12 +52,128 @@ def _req(d: dict, key: str, section: str):
     return d[key]
 
 
+def _ints(v, n: int, what: str):
+    v = list(v) if isinstance(v, (list, tuple)) else [v]
+    if len(v) < n:
+        v = v + [v[0]] * (n - len(v))  # FunASR's overlap_chunk.check_chunk_size_args
+    return [int(x) for x in v]
+
+
+def build_uniasr_metadata(cfg: dict, tokens, shift, scale, name: str):
+    """UniASR's keys under `uniasr.*` (Weights/FORMAT.md, REFERENCE-2 §D)."""
+    fe = cfg.get("frontend_conf") or {}
+    mc = cfg.get("model_conf") or {}
+    n_mels = int(fe.get("n_mels", 80))
+    lfr_m = int(fe.get("lfr_m", 1))
+    input_size = n_mels * lfr_m
+    if len(shift) != input_size or len(scale) != input_size:
+        raise ConvertError(
+            f"am.mvn has {len(shift)}/{len(scale)} values, expected n_mels*lfr_m = {input_size}")
+    if not np.all(np.isfinite(shift)) or not np.all(np.isfinite(scale)):
+        raise ConvertError("am.mvn contains non-finite values")
+    for key, want in (("encoder", "SANMEncoderChunkOpt"), ("encoder2", "SANMEncoderChunkOpt"),
+                      ("decoder", "FsmnDecoderSCAMAOpt"), ("decoder2", "FsmnDecoderSCAMAOpt"),
+                      ("predictor", "CifPredictorV2"), ("predictor2", "CifPredictorV2")):
+        if cfg.get(key) != want:
+            raise ConvertError(f"config.yaml: {key} is {cfg.get(key)!r}, only {want} is supported")
+    for key in ("decoder_attention_chunk_type", "decoder_attention_chunk_type2"):
+        if mc.get(key, "chunk") != "chunk":
+            raise ConvertError(f"config.yaml: model_conf.{key} {mc.get(key)!r} is not supported")
+    kv = [("general.name", "str", name)]
+    enc_out = None
+    for sec, in_size in (("encoder", input_size), ("encoder2", None)):
+        c = cfg.get(f"{sec}_conf") or {}
+        d = int(_req(c, "output_size", f"{sec}_conf"))
+        if sec == "encoder":
+            enc_out = d
+        else:
+            in_size = input_size + enc_out
+        if c.get("input_layer", "conv2d") != "pe":
+            raise ConvertError(f"config.yaml: {sec}_conf.input_layer must be pe")
+        chunk = _ints(_req(c, "chunk_size", f"{sec}_conf"), 1, "chunk_size")
+        n = len(chunk)
+        p = f"uniasr.{sec}"
+        kv += [
+            (f"{p}.input_size", "u32", in_size),
+            (f"{p}.output_size", "u32", d),
+            (f"{p}.attention_heads", "u32", int(c.get("attention_heads", 4))),
+            (f"{p}.linear_units", "u32", int(c.get("linear_units", 2048))),
+            (f"{p}.num_blocks", "u32", int(c.get("num_blocks", 6))),
+            (f"{p}.kernel_size", "u32", int(c.get("kernel_size", 11))),
+            (f"{p}.sanm_shift", "i32", int(c.get("sanm_shfit", 0))),
+            (f"{p}.chunk_size", "i32[]", chunk),
+            (f"{p}.stride", "i32[]", _ints(_req(c, "stride", f"{sec}_conf"), n, "stride")),
+            (f"{p}.pad_left", "i32[]", _ints(c.get("pad_left", [0]), n, "pad_left")),
+            (f"{p}.encoder_att_look_back_factor", "i32[]",
+             _ints(c.get("encoder_att_look_back_factor", [1]), n, "")),
+            (f"{p}.decoder_att_look_back_factor", "i32[]",
+             _ints(c.get("decoder_att_look_back_factor", [1]), n, "")),
+        ]
+    enc2_out = int((cfg.get("encoder2_conf") or {})["output_size"])
+    for sec, mem in (("decoder", enc_out), ("decoder2", enc2_out)):
+        c = cfg.get(f"{sec}_conf") or {}
+        k = int(c.get("kernel_size", 21))
+        shift_ = c.get("sanm_shfit")
+        p = f"uniasr.{sec}"
+        if c.get("input_layer", "embed") != "embed":
+            raise ConvertError(f"config.yaml: {sec}_conf.input_layer must be embed")
+        kv += [
+            (f"{p}.attention_dim", "u32", int(c.get("attention_dim") or mem)),
+            (f"{p}.encoder_output_size", "u32", mem),
+            (f"{p}.attention_heads", "u32", int(c.get("attention_heads", 4))),
+            (f"{p}.linear_units", "u32", int(c.get("linear_units", 2048))),
+            (f"{p}.num_blocks", "u32", int(c.get("num_blocks", 6))),
+            (f"{p}.att_layer_num", "u32", int(c.get("att_layer_num", 6))),
+            (f"{p}.kernel_size", "u32", k),
+            (f"{p}.sanm_shift", "i32", int(shift_) if shift_ is not None else (k - 1) // 2),
+            (f"{p}.concat_embeds", "u32", 1 if c.get("concat_embeds", False) else 0),
+        ]
+    for sec in ("predictor", "predictor2"):
+        c = cfg.get(f"{sec}_conf") or {}
+        p = f"uniasr.{sec}"
+        kv += [
+            (f"{p}.threshold", "f32", float(c.get("threshold", 1.0))),
+            (f"{p}.l_order", "u32", int(_req(c, "l_order", f"{sec}_conf"))),
+            (f"{p}.r_order", "u32", int(_req(c, "r_order", f"{sec}_conf"))),
+            (f"{p}.tail_threshold", "f32", float(c.get("tail_threshold", 0.0))),
+            (f"{p}.smooth_factor", "f32", float(c.get("smooth_factor", 1.0))),
+            (f"{p}.noise_threshold", "f32", float(c.get("noise_threshold", 0.0))),
+        ]
+    sc = cfg.get("stride_conv_conf") or {}
+    kv += [
+        ("uniasr.stride_conv.kernel_size", "u32", int(_req(sc, "kernel_size", "stride_conv_conf"))),
+        ("uniasr.stride_conv.stride", "u32", int(_req(sc, "stride", "stride_conv_conf"))),
+        ("uniasr.stride_conv.pad", "i32[]", _ints(sc.get("pad", [0, 0]), 2, "pad")),
+        ("uniasr.frontend.sample_rate", "u32", int(fe.get("fs", 16000))),
+        ("uniasr.frontend.n_mels", "u32", n_mels),
+        ("uniasr.frontend.frame_length_ms", "u32", int(fe.get("frame_length", 25))),
+        ("uniasr.frontend.frame_shift_ms", "u32", int(fe.get("frame_shift", 10))),
+        ("uniasr.frontend.lfr_m", "u32", lfr_m),
+        ("uniasr.frontend.lfr_n", "u32", int(fe.get("lfr_n", 1))),
+        ("uniasr.frontend.window", "str", str(fe.get("window", "hamming"))),
+        ("uniasr.vocab_size", "u32", len(tokens)),
+        ("uniasr.blank_id", "u32", int(mc.get("blank_id", 0))),
+        ("uniasr.sos_id", "u32", int(mc["sos"]) if mc.get("sos") is not None else 1),
+        ("uniasr.eos_id", "u32", int(mc["eos"]) if mc.get("eos") is not None else 2),
+        # FunASR's inference defaults (UniASR.inference, init_beam_search)
+        ("uniasr.decoding.mode", "str", "normal"),
+        ("uniasr.decoding.beam_size", "u32", 5),
+        ("uniasr.decoding.token_num_relax", "u32", 5),
+        ("uniasr.cmvn.shift", "f32[]", [float(x) for x in shift]),
+        ("uniasr.cmvn.scale", "f32[]", [float(x) for x in scale]),
+        ("tokenizer.ggml.tokens", "str[]", list(tokens)),
+    ]
+    return "uniasr", kv
+
+
 def build_metadata(cfg: dict, tokens, shift, scale, name: str):
     """Return (architecture, [(key, kind, value)]) per Weights/FORMAT.md."""
     model = cfg["model"]
     if model not in fo.ARCHITECTURES:
         raise ConvertError(f"config.yaml: model {model!r} is not one of {sorted(fo.ARCHITECTURES)}")
     arch = fo.ARCHITECTURES[model]
+    if arch == "uniasr":
+        return build_uniasr_metadata(cfg, tokens, shift, scale, name)
     enc = cfg.get("encoder_conf") or {}
     dec = cfg.get("decoder_conf") or {}
     pre = cfg.get("predictor_conf") or {}
@@ -245,7 +362,7 @@ def convert(model_dir: Path, out: Path, dtype: str = "f32", checkpoint: Path | N
     layout = gguf_layout.default_layout(arch) if linear_layout == "auto" else linear_layout
     if layout not in gguf_layout.LAYOUTS:
         raise ConvertError(f"linear layout {layout!r} is not one of {gguf_layout.LAYOUTS}")
-    kv.append((gguf_layout.LAYOUT_KEY, "str", layout))
+    kv.append((gguf_layout.LAYOUT_KEY if arch != "uniasr" else "uniasr.linear_layout", "str", layout))
     if arch in ("seaco-paraformer", "contextual-paraformer"):
         # Hotword tokenisation (generate_hotwords_list) needs seg_dict, which FunASR finds
         # beside am.mvn; without it every multi-char or OOV hotword becomes one <unk>.

@@ -20,6 +20,7 @@ import yaml
 ARCHITECTURES = {
     "Paraformer": "paraformer",
     "ParaformerStreaming": "paraformer-streaming",
+    "UniASR": "uniasr",
     "SeacoParaformer": "seaco-paraformer",
     "ContextualParaformer": "contextual-paraformer",
 }
@@ -174,6 +175,8 @@ def import_funasr():
     import funasr.models.scama.encoder  # noqa: F401
     import funasr.models.paraformer.decoder  # noqa: F401
     import funasr.models.paraformer.cif_predictor  # noqa: F401
+    import funasr.models.uniasr.model  # noqa: F401
+    import funasr.models.scama.decoder  # noqa: F401
     import funasr.frontends.wav_frontend  # noqa: F401
     import funasr.models.seaco_paraformer.model  # noqa: F401
     import funasr.models.contextual_paraformer.model  # noqa: F401
@@ -197,7 +200,10 @@ def build_model(cfg: dict, vocab_size: int, device: str = "cpu"):
     conf = dict(cfg.get("model_conf") or {})
     for key in ("encoder", "encoder_conf", "decoder", "decoder_conf", "predictor",
                 "predictor_conf", "seaco_decoder", "seaco_decoder_conf", "ctc_conf", "specaug", "specaug_conf", "normalize",
-                "normalize_conf"):
+                "normalize_conf",
+                # UniASR's second pass (REFERENCE-2 §D.1)
+                "encoder2", "encoder2_conf", "decoder2", "decoder2_conf", "predictor2",
+                "predictor2_conf", "stride_conv", "stride_conv_conf"):
         if key in cfg:
             conf[key] = cfg[key]
     conf["input_size"] = input_size

@@ -19,7 +19,7 @@ LAYOUT_KEY = "paraformer.linear_layout"
 OUT_IN = "out_in"
 IN_OUT = "in_out"
 LAYOUTS = (OUT_IN, IN_OUT)
-NOT_LINEAR = ("decoder.embed.0.weight", "bias_embed.weight")
+NOT_LINEAR = ("decoder.embed.0.weight", "decoder2.embed.0.weight", "bias_embed.weight")
 
 
 def is_linear_weight(name: str, ndim: int) -> bool:
@@ -44,4 +44,4 @@ def read_field(field):
 def default_layout(arch: str) -> str:
     """in_out for offline models; streaming models keep out_in, because their 15-row windows
     run fastest through OpenBLAS's AVX-512 small-matrix kernels on [out, in] slices."""
-    return OUT_IN if arch == "paraformer-streaming" else IN_OUT
+    return OUT_IN if arch in ("paraformer-streaming", "uniasr") else IN_OUT

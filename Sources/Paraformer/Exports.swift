@@ -12,6 +12,7 @@
 @_exported import struct ParaformerModels.SpeechSegment
 @_exported import struct ParaformerModels.VADEvent
 @_exported import struct ParaformerModels.VADOptions
+@_exported import enum ParaformerModels.UniASRDecodingMode
 @_exported import struct ParaformerCore.MultiChannelAudio
 @_exported import struct ParaformerModels.MFCCAConfig
 @_exported import struct ParaformerModels.MFCCASearchOptions

@@ -48,6 +48,7 @@ package enum ModelRegistry {
     /// Every family this build knows, in no particular order.
     package static let families: [ModelFamily] = [
         ParaformerModel.family,
+        UniASRModel.family,
         SeacoParaformerModel.family,
         ContextualParaformerModel.family,
         MFCCAModel.family,

@@ -45,6 +45,11 @@ struct Arguments: ParsableArguments {
         valueName: "seconds"))
     var maxDuration: Double = 1200
 
+    @Option(help: ArgumentHelp(
+        "UniASR decoding mode: fast (first pass only), normal (both passes), or offline (both passes, larger chunks). Default: the model's (FunASR's normal).",
+        valueName: "mode"))
+    var decodingMode: UniASRDecodingMode?
+
     @Flag(help: "Map every weight page at load rather than during the first decode (implied by --realtime).")
     var preload = false
 
@@ -153,3 +158,5 @@ enum DefaultModel {
                 + ". Pass --model, or set PARAFORMER_MODEL_DIR to the folder holding it.")
     }
 }
+
+extension UniASRDecodingMode: ExpressibleByArgument {}

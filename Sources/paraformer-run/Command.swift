@@ -95,16 +95,28 @@ struct ParaformerRun: ParsableCommand {
         if mfcca && args.hotword != nil {
             throw ValidationError("--hotword applies to SeACo and Contextual Paraformer models, not MFCCA.")
         }
+        let uniasr = !mfcca && UniASRRecognizer.isUniASRModel(path: (try? modelPath()) ?? "")
+        if !uniasr && args.decodingMode != nil {
+            throw ValidationError("--decoding-mode applies to UniASR models only.")
+        }
+        if uniasr && (args.hotword != nil || streaming.streaming) {
+            throw ValidationError("UniASR models take neither --hotword nor --streaming.")
+        }
         if dataSet.isActive {
             let status = try runDataSet(
                 dataSet, model: modelPath, options: options, json: args.json,
                 hotword: args.hotword,
-                mfccaSearch: mfcca ? (args.beamSize, args.ctcWeight) : nil)
+                mfccaSearch: mfcca ? (args.beamSize, args.ctcWeight) : nil,
+                uniasr: uniasr ? .some(args.decodingMode) : nil)
             if status != 0 { throw ExitCode(status) }
             return
         }
         if mfcca {
             if try runMFCCA(args, model: try modelPath()) > 0 { throw ExitCode(1) }
+            return
+        }
+        if uniasr {
+            if try runUniASR(args, model: try modelPath(), options: options) > 0 { throw ExitCode(1) }
             return
         }
         let recognizer: Recognizer

@@ -87,7 +87,8 @@ extension ShardSpec: ExpressibleByArgument {
 func runDataSet(
     _ args: DataSetArguments, model: () throws -> String, options: RecognizerOptions, json: Bool,
     hotword: String? = nil,
-    mfccaSearch: (beamSize: Int?, ctcWeight: Double?)? = nil
+    mfccaSearch: (beamSize: Int?, ctcWeight: Double?)? = nil,
+    uniasr: UniASRDecodingMode?? = nil
 ) throws -> Int32 {
     let out = URL(fileURLWithPath: args.outputDir ?? ".")
     let unit = args.cerUnit
@@ -143,6 +144,13 @@ func runDataSet(
             let decoder = DataSetDecoder<MultiChannelAudio>(
                 jobs: args.jobs, batchSize: 1, load: { try MultiChannelAudio.load(contentsOf: $0.url) },
                 decode: { try $0.map { try recognizer.transcribe($0, search: search).recognitionResult } })
+            runDecoder = { try decoder.run(entries: entries, output: output, onEvent: $0) }
+        } else if let uniasr {
+            let recognizer = try UniASRRecognizer(modelPath: try model(), options: options)
+            let decoder = DataSetDecoder<AudioBuffer>(
+                jobs: args.jobs, batchSize: options.batchSize,
+                load: { try AudioDecoder.load(contentsOf: $0.url, channel: recognizer.options.channel) },
+                decode: { try recognizer.transcribe(batch: $0, decodingMode: uniasr) })
             runDecoder = { try decoder.run(entries: entries, output: output, onEvent: $0) }
         } else {
             let recognizer = try Recognizer(model: URL(fileURLWithPath: try model()), options: options)

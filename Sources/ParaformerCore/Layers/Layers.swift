@@ -134,8 +134,14 @@ package struct DecoderFeedForward {
     package let norm: LayerNorm
 
     package init(_ w: WeightStore, _ prefix: String, dim: Int, units: Int) throws {
-        w1 = try Linear(w, "\(prefix).w_1", in: dim, out: units)
-        w2 = try Linear(w, "\(prefix).w_2", in: units, out: dim, bias: false)
+        try self.init(w, prefix, inDim: dim, units: units, outDim: dim)
+    }
+
+    /// With input and output widths that differ (FunASR's `adim`, e.g. UniASR's
+    /// `embed_concat_ffn`): w_1 [U, in], w_2 [out, U].
+    package init(_ w: WeightStore, _ prefix: String, inDim: Int, units: Int, outDim: Int) throws {
+        w1 = try Linear(w, "\(prefix).w_1", in: inDim, out: units)
+        w2 = try Linear(w, "\(prefix).w_2", in: units, out: outDim, bias: false)
         norm = try LayerNorm(w, "\(prefix).norm", dim: units)
     }
 

@@ -18,8 +18,11 @@ package struct DecoderLayer {
     package let heads: Int
     package let dim: Int
 
+    /// `memoryDim`: the width E of the memory the cross-attention reads (`linear_k_v` [2D, E];
+    /// FunASR's `encoder_output_size`), D when nil.
     package init(
-        _ w: WeightStore, _ p: String, _ c: DecoderConfig, fsmnShift: Int?, crossAttention: Bool
+        _ w: WeightStore, _ p: String, _ c: DecoderConfig, fsmnShift: Int?, crossAttention: Bool,
+        memoryDim: Int? = nil
     ) throws {
         let d = c.dim
         dim = d
@@ -40,7 +43,7 @@ package struct DecoderLayer {
             sourceAttention = (
                 try LayerNorm(w, "\(p).norm3", dim: d),
                 try Linear(w, "\(p).src_attn.linear_q", in: d, out: d),
-                try Linear(w, "\(p).src_attn.linear_k_v", in: d, out: 2 * d),
+                try Linear(w, "\(p).src_attn.linear_k_v", in: memoryDim ?? d, out: 2 * d),
                 try Linear(w, "\(p).src_attn.linear_out", in: d, out: d)
             )
         } else {
