@@ -41,6 +41,8 @@ struct ParaformerRun: ParsableCommand {
     var dataSet: DataSetArguments
     @OptionGroup(title: "Punctuation (CT-Transformer models)")
     var punctuation: PunctuationArguments
+    @OptionGroup(title: "VAD (FSMN-VAD models) and the VAD → ASR → punctuation pipeline")
+    var pipeline: PipelineArguments
 
     func validate() throws {
         if args.calibrateBlas || args.blasProbe { return }
@@ -73,6 +75,17 @@ struct ParaformerRun: ParsableCommand {
         }
         if punctuation.text != nil || isPunctuationModel(args.model) {
             try runPunctuation(punctuation, model: args.model, threads: args.threads, json: args.json, timings: args.timings)
+            return
+        }
+        if let vadModel = args.model, modelArchitecture(vadModel) == FSMNVADConfiguration.architecture {
+            BLAS.setThreads(args.threads)
+            let failed = try runVAD(model: vadModel, files: args.files, options: pipeline.vadOptions, timings: args.timings)
+            if failed > 0 { throw ExitCode(1) }
+            return
+        }
+        if pipeline.vadModel != nil {
+            let failed = try runPipeline(args: args, model: try modelPath(), pipeline: pipeline, recognizerOptions: options)
+            if failed > 0 { throw ExitCode(1) }
             return
         }
         let mfcca = isMFCCAModel((try? modelPath()) ?? "")
