@@ -5,6 +5,15 @@
 #include "ParaformerKernels.h"
 #include <string.h>
 
+// No fused multiply-adds the source does not spell: every variant must round its epilogue
+// exactly as the portable one does (bit-identical outputs across CPUs). GCC's default
+// (-ffp-contract=fast) would fuse an intrinsic multiply and add into one FMA.
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 #if defined(__x86_64__) || defined(_M_X64)
 #define PK_X86 1
 #else
