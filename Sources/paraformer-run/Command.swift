@@ -74,6 +74,13 @@ struct ParaformerRun: ParsableCommand {
             return
         }
         if punctuation.text != nil || isPunctuationModel(args.model) {
+            if !args.files.isEmpty {
+                // A punctuation model reads text, never audio: a file argument is a mistake to
+                // report, not to ignore.
+                printError(
+                    "error: a punctuation model takes text (--text \"...\" or lines on stdin), not files: \(args.files.joined(separator: " "))")
+                throw ExitCode(2)
+            }
             try runPunctuation(punctuation, model: args.model, threads: args.threads, json: args.json, timings: args.timings)
             return
         }
