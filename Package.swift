@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Paraformer", targets: ["Paraformer"]),
         .executable(name: "paraformer-run", targets: ["paraformer-run"]),
         .executable(name: "paraformer-bench", targets: ["ParaformerBench"]),
+        .executable(name: "paraformer-quantize", targets: ["paraformer-quantize"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -28,9 +29,12 @@ let package = Package(
         .systemLibrary(
             name: "CSndfile", path: "Sources/CSndfile", pkgConfig: "sndfile",
             providers: [.apt(["libsndfile1-dev"]), .brew(["libsndfile"])]),
+        // Hand-written SIMD kernels (int8 products, row kernels): per-function target
+        // attributes and run-time CPU dispatch, no build flags.
+        .target(name: "CParaformerKernels", path: "Sources/CParaformerKernels"),
         .target(
             name: "ParaformerCore",
-            dependencies: ["COpenBLAS", "CFFTW", "CSndfile"],
+            dependencies: ["COpenBLAS", "CFFTW", "CSndfile", "CParaformerKernels"],
             path: "Sources/ParaformerCore"),
         .target(
             name: "ParaformerModels",
@@ -51,6 +55,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/paraformer-run"),
+        .executableTarget(
+            name: "paraformer-quantize",
+            dependencies: [
+                "ParaformerCore", "ParaformerModels",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/paraformer-quantize"),
         .executableTarget(
             name: "ParaformerBench",
             dependencies: ["Paraformer", "ParaformerCore", "ParaformerModels"],

@@ -36,9 +36,10 @@ ROOT = HERE.parent
 DEFAULT_CACHE = Path(os.environ.get("PARAFORMER_BENCH_CACHE", "/work/cache/bench"))
 SCRATCH = ROOT / ".build-bench"
 
-ENGINES = ["ours", "onnx-fp32", "onnx-int8", "torch"]
-LABEL = {"ours": "paraformer-swift (ours)", "onnx-fp32": "funasr-onnx fp32", "onnx-int8": "funasr-onnx int8",
-         "torch": "FunASR PyTorch"}
+ENGINES = ["ours", "ours-int8", "onnx-fp32", "onnx-int8", "torch"]
+LABEL = {"ours": "paraformer-swift (ours)", "ours-int8": "paraformer-swift int8 (ours)",
+         "onnx-fp32": "funasr-onnx fp32", "onnx-int8": "funasr-onnx int8", "torch": "FunASR PyTorch"}
+OURS = ("ours", "ours-int8")
 
 # Targets of project issue 7 (for the engine; the report shows them).
 TARGET_RTF_VS_ONNX = 0.9        # ours RTF <= 0.9 x funasr-onnx fp32, 1 and 2 threads, 10 s and 60 s
@@ -46,6 +47,11 @@ TARGET_ENCODER_VS_GEMM = 1.15   # encoder time <= 1.15 x pure GEMM time of its p
 TARGET_LOAD_S = 0.3
 TARGET_RSS_60S = 1.1e9          # bytes, 60 s clip
 TARGET_STREAM_MS = 60.0         # per 600 ms chunk, 1 thread
+# Targets of project issue 15 (int8).
+TARGET_INT8_RTF_VS_ONNX_INT8 = 0.60   # ours int8 RTF <= 0.60 x funasr-onnx int8, 60 s (10 s reported)
+TARGET_INT8_STREAM_MS = 40.0          # per 600 ms chunk, 1 thread, large-online int8
+TARGET_INT8_FILE_RATIO = 0.30         # int8 file <= 0.30 x fp32 file
+TARGET_INT8_RSS_60S = 0.45e9          # bytes, 60 s clip
 
 
 def log(msg: str) -> None:
@@ -77,6 +83,23 @@ def build_ours(args) -> Path:
             continue
         raise SystemExit(f"swift build failed:\n{err}")
     return binary
+
+
+def int8_model(args, gguf: Path) -> Path:
+    """`paraformer-quantize GGUF GGUF-int8` (built into .build-bench), unless already made."""
+    out = gguf.with_name(gguf.stem + "-int8.gguf")
+    if out.exists() and out.stat().st_mtime >= gguf.stat().st_mtime:
+        return out
+    tool = SCRATCH / "release" / "paraformer-quantize"
+    if not tool.exists() or not (args.no_build or args.bench_binary):
+        cmd = ["swift", "build", "-c", "release", "--scratch-path", str(SCRATCH), "--product", "paraformer-quantize"]
+        log(" ".join(cmd))
+        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        if p.returncode != 0:
+            raise SystemExit(f"swift build failed:\n{p.stdout[-3000:]}{p.stderr[-3000:]}")
+    log(f"{tool} {gguf} {out}")
+    subprocess.run([str(tool), str(gguf), str(out)], check=True)
+    return out
 
 
 def machine_info() -> dict:
@@ -200,8 +223,12 @@ def engine_cmd(engine: str, args, binary: Path, model_dir: Path, gguf: Path, thr
                streaming: bool, runs: int, warmup: int):
     py = sys.executable
     common = ["--threads", threads, "--runs", runs, "--warmup", warmup]
-    if engine == "ours":
-        cmd = [binary, "--model", gguf] + common + ["--gemm-min-seconds", args.gemm_min_seconds]
+    if engine in OURS:
+        if engine == "ours":
+            cmd = [binary, "--model", gguf] + common + ["--gemm-min-seconds", args.gemm_min_seconds]
+        else:
+            # The sgemm floor says nothing about the int8 kernels.
+            cmd = [binary, "--model", args.int8_models[str(gguf)]] + common + ["--no-gemm"]
         if streaming:
             cmd += ["--streaming", "--chunk-ms", args.chunk_ms]
         return cmd + [clip]
@@ -328,7 +355,7 @@ def build_markdown(res: dict) -> str:
                 if r is None:
                     L.append(f"| {LABEL[e]} | {t} | failed | | | | | | | | |")
                     continue
-                ratio = lambda k: (ours[k] / r[k]) if (ours and r.get(k) and ours.get(k) and e != "ours") else None  # noqa: E731
+                ratio = lambda k: (ours[k] / r[k]) if (ours and r.get(k) and ours.get(k) and e not in OURS) else None  # noqa: E731
                 ident = "–" if e == "ours" else ident_str(compare_ref(ours, r))
                 rounds = " / ".join(fmt(x, ".4f") for x in r.get("roundRtf", []))
                 L.append(f"| {LABEL[e]} | {t} | {fmt(r['rtf'], '.4f')} | {rounds} | {fmt(ratio('rtf'), '.2f')} | "
@@ -336,6 +363,24 @@ def build_markdown(res: dict) -> str:
                          f"{fmt(gb(r['peakRssBytes']), '.2f')} | {fmt(ratio('peakRssBytes'), '.2f')} | {ident} | "
                          f"{fmt(other_load(res, f'{e}|{t}|{clip}'), '.2f')} |")
         L.append("")
+        if any(res["offline"].get(f"ours-int8|{t}|{clip}") for t in cfg["threads"]):
+            L.append("int8: ours (`paraformer-quantize`, our kernels) against funasr-onnx int8 (FunASR's "
+                     "`quantize=True`), and against our fp32.")
+            L.append("")
+            L.append("| threads | kernel | ours int8 RTF | onnx int8 RTF | ours int8 ÷ onnx int8 | ours int8 ÷ ours fp32 | "
+                     "ours int8 RSS GB | onnx int8 RSS GB | tokens int8 = fp32 (ours) |")
+            L.append("|---:|---|---:|---:|---:|---:|---:|---:|---|")
+            for t in cfg["threads"]:
+                q = res["offline"].get(f"ours-int8|{t}|{clip}")
+                o = res["offline"].get(f"onnx-int8|{t}|{clip}")
+                f = res["offline"].get(f"ours|{t}|{clip}")
+                if not q:
+                    continue
+                L.append(f"| {t} | {q.get('linearKernel', '?')} | {fmt(q['rtf'], '.4f')} | {fmt(o['rtf'] if o else None, '.4f')} | "
+                         f"{fmt(q['rtf'] / o['rtf'] if o else None, '.2f')} | {fmt(q['rtf'] / f['rtf'] if f else None, '.2f')} | "
+                         f"{fmt(gb(q['peakRssBytes']), '.2f')} | {fmt(gb(o['peakRssBytes']) if o else None, '.2f')} | "
+                         f"{ident_str(compare_ids(q['tokenIds'], f['tokenIds'])) if f else '–'} |")
+            L.append("")
 
     # Ours: stages and GEMM floor
     L.append("## Ours: stages and the machine's sgemm floor")
@@ -387,8 +432,9 @@ def build_markdown(res: dict) -> str:
                     L.append(f"| {LABEL[e]} | {t} | | n/a: {r.get('note', '')} | | | | | | |")
                     continue
                 ratio = (ours["meanMs"] / r["meanMs"]) if (ours and ours.get("available", True)
-                                                          and ours.get("meanMs") and e != "ours") else None
-                chunking = {"ours": "[0,10,5] look-back 4/1", "torch": "[0,10,5] look-back 4/1",
+                                                          and ours.get("meanMs") and e not in OURS) else None
+                chunking = {"ours": "[0,10,5] look-back 4/1", "ours-int8": "[0,10,5] look-back 4/1",
+                            "torch": "[0,10,5] look-back 4/1",
                             "onnx-fp32": "[5,10,5] (runtime)", "onnx-int8": "[5,10,5] (runtime)"}[e]
                 ident = "–"
                 if e != "ours" and ours and ours.get("available", True):
@@ -464,6 +510,29 @@ def evaluate_targets(res: dict) -> list:
                     rows.append({"target": f"peak RSS ≤ {TARGET_RSS_60S / 1e9:.1f} GB", "where": f"{clip_name(clip)}, {t} thr",
                                  "measured": f"{r['peakRssBytes'] / 1e9:.2f} GB",
                                  "ok": r["peakRssBytes"] <= TARGET_RSS_60S})
+    # Issue 15: int8.
+    for clip in cfg["clips"]:
+        name = clip_name(clip)
+        for t in cfg["threads"]:
+            q, o = off.get(f"ours-int8|{t}|{clip}"), off.get(f"onnx-int8|{t}|{clip}")
+            if q and o:
+                ratio = q["rtf"] / o["rtf"]
+                rows.append({"target": f"int8 RTF ≤ {TARGET_INT8_RTF_VS_ONNX_INT8} × funasr-onnx int8",
+                             "where": f"{name}, {t} thr",
+                             "measured": f"{ratio:.2f} × ({q['rtf']:.4f} vs {o['rtf']:.4f}, {q.get('linearKernel')})",
+                             "ok": ratio <= TARGET_INT8_RTF_VS_ONNX_INT8})
+            if q and round(res["clipDurations"].get(clip, 0)) == 60:
+                rows.append({"target": f"int8 peak RSS ≤ {TARGET_INT8_RSS_60S / 1e9:.2f} GB", "where": f"{name}, {t} thr",
+                             "measured": f"{q['peakRssBytes'] / 1e9:.2f} GB", "ok": q["peakRssBytes"] <= TARGET_INT8_RSS_60S})
+    for stem, f in res.get("int8Files", {}).items():
+        ratio = f["int8Bytes"] / f["fp32Bytes"]
+        rows.append({"target": f"int8 file ≤ {TARGET_INT8_FILE_RATIO} × fp32 file", "where": stem,
+                     "measured": f"{ratio:.3f} × ({f['int8Bytes'] / 1e6:.0f} MB vs {f['fp32Bytes'] / 1e6:.0f} MB)",
+                     "ok": ratio <= TARGET_INT8_FILE_RATIO})
+    s8 = res.get("streaming", {}).get("ours-int8|1")
+    if s8 is not None and s8.get("meanMs") is not None:
+        rows.append({"target": f"int8 streaming ≤ {TARGET_INT8_STREAM_MS:.0f} ms per {cfg['chunkMs']} ms chunk",
+                     "where": "1 thr", "measured": f"{s8['meanMs']:.1f} ms", "ok": s8["meanMs"] <= TARGET_INT8_STREAM_MS})
     s = res.get("streaming", {}).get("ours|1")
     if s is not None:
         if s.get("available", True) and s.get("meanMs") is not None:
@@ -524,7 +593,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-streaming", action="store_true")
     ap.add_argument("--streaming-clip", type=int, default=None, help="s (default 60; quick: 10)")
     ap.add_argument("--streaming-threads", default="1,2")
-    ap.add_argument("--streaming-engines", default="ours,onnx-fp32,torch")
+    ap.add_argument("--streaming-engines", default="ours,ours-int8,onnx-fp32,torch")
     ap.add_argument("--chunk-ms", type=int, default=600)
     ap.add_argument("--gemm-min-seconds", type=float, default=None)
     ap.add_argument("--no-build", action="store_true", help="use the existing .build-bench binary")
@@ -559,7 +628,7 @@ def main(argv=None) -> int:
         models = "large" + ("" if a.no_streaming else ",large-online")
         log(f"workload: models {models}, clips {want} in {cache}")
         make_workload.main(["--cache", str(cache), "--models", models, "--clips", ",".join(map(str, want))])
-    binary = build_ours(a) if ("ours" in engines or "ours" in stream_engines) else None
+    binary = build_ours(a) if any(e in OURS for e in engines + stream_engines) else None
 
     model_dir = cache / "models" / "large"
     gguf = cache / "models" / "large.gguf"
@@ -570,6 +639,14 @@ def main(argv=None) -> int:
         if not Path(c).exists():
             raise SystemExit(f"missing clip {c}: run Benchmarks/make_workload.py")
     stream_clip = str(cache / "clips" / f"zh_{stream_clip_s}s.wav")
+    a.int8_models = {}
+    int8_files = {}
+    for want, g in ((engines, gguf), ([] if a.no_streaming else stream_engines, sgguf)):
+        if "ours-int8" in want:
+            q = int8_model(a, g)
+            a.int8_models[str(g)] = q
+            int8_files[g.stem] = {"fp32": str(g), "fp32Bytes": g.stat().st_size, "int8": str(q),
+                                  "int8Bytes": q.stat().st_size}
     stamp = started.strftime("%Y%m%d-%H%M%S")
     outdir = cache / "results"
     logdir = outdir / f"logs-{stamp}"
@@ -585,6 +662,7 @@ def main(argv=None) -> int:
                    "streamingEngines": stream_engines, "chunkMs": a.chunk_ms,
                    "gemmMinSeconds": a.gemm_min_seconds, "model": str(model_dir), "gguf": str(gguf)},
         "offline": {}, "streaming": {}, "processes": {}, "clipDurations": {}, "notes": [],
+        "int8Files": int8_files,
     }
     if os.getloadavg()[0] > 0.5:
         res["notes"].append(f"the machine was not idle at start (load average {res['loadavgStart']}); "
@@ -613,6 +691,8 @@ def main(argv=None) -> int:
                            "roundRtf": [c["rtf"]], "loads": [out["loadSeconds"]]}
                     if "tokenIdsUntruncated" in c:
                         row["tokenIdsUntruncated"] = c["tokenIdsUntruncated"]
+                    if e in OURS:
+                        row["linearKernel"] = out.get("linearKernel")
                     if e == "ours":
                         row.update({"gemm": c.get("gemm"), "encoderVsGemm": c.get("encoderVsGemm"),
                                     "roundEncoderVsGemm": [c.get("encoderVsGemm")],

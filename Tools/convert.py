@@ -330,6 +330,12 @@ def convert(model_dir: Path, out: Path, dtype: str = "f32", checkpoint: Path | N
     if not (model_dir / "config.yaml").exists():
         raise ConvertError(f"{model_dir}: no config.yaml")
     cfg = fo.load_config(model_dir)
+    if cfg["model"] == "FsmnVADStreaming":  # FSMN-VAD: its own converter (Weights/FORMAT.md)
+        import convert_fsmn_vad
+        try:
+            return convert_fsmn_vad.convert(model_dir, out, dtype, checkpoint, quiet)
+        except convert_fsmn_vad.ConvertError as e:
+            raise ConvertError(str(e)) from e
     if cfg["model"] in convert_punc.PUNC_ARCHITECTURES:  # punctuation: Tools/convert_punc.py
         if linear_layout not in ("auto", gguf_layout.OUT_IN):
             raise ConvertError("punctuation models are always written with PyTorch's [out, in] layout")

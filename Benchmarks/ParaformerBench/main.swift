@@ -109,6 +109,8 @@ struct Report: Codable {
     var architecture: String
     var threads: Int
     var blasCore: String
+    /// The kernel of the Linear layers (`Recognizer.linearKernel`: fp32 sgemm or int8 variant).
+    var linearKernel: String
     var blasThreads: Int
     var env: [String: String]
     var loadSeconds: Double
@@ -189,7 +191,8 @@ do {
     }
     let report = Report(
         model: opts.model, architecture: hp.architecture.rawValue, threads: opts.threads,
-        blasCore: BLAS.coreName, blasThreads: BLAS.threads, env: env, loadSeconds: loadSeconds,
+        blasCore: BLAS.coreName, linearKernel: recognizer.linearKernel, blasThreads: BLAS.threads, env: env,
+        loadSeconds: loadSeconds,
         rssAfterLoadBytes: rssAfterLoad, peakRssBytes: clips.map(\.peakRssBytes).max() ?? procStatus("VmHWM"),
         clips: clips, streaming: streaming)
     let enc = JSONEncoder()

@@ -67,6 +67,13 @@ public final class Recognizer: Sendable {
     let frontend: OfflineFrontend
     private let pool = WorkspacePool()
 
+    /// The kernel that runs the model's Linear layers: `int8 avx512-vnni` / `int8 avx2` /
+    /// `int8 portable` for a `paraformer-quantize` file, else `fp32 sgemm <BLAS core>`.
+    public var linearKernel: String {
+        file.tensorInfos.contains { $0.type == .i8 }
+            ? "int8 \(Int8GEMM.variantName)" : "fp32 sgemm \(BLAS.coreName)"
+    }
+
     /// Loads (memory-maps) the GGUF file at `model`, validates every tensor, and prepares the
     /// frontend.
     /// - Throws: `ParaformerError` naming what is wrong with the file or options.

@@ -53,6 +53,7 @@ package enum ModelRegistry {
         ContextualParaformerModel.family,
         MFCCAModel.family,
         CTTransformerModel.family,
+        FSMNVADModel.family,
     ]
 
     /// The metadata key that names a file's architecture (GGUF's own convention).

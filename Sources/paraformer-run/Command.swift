@@ -41,6 +41,8 @@ struct ParaformerRun: ParsableCommand {
     var dataSet: DataSetArguments
     @OptionGroup(title: "Punctuation (CT-Transformer models)")
     var punctuation: PunctuationArguments
+    @OptionGroup(title: "VAD (FSMN-VAD models) and the VAD → ASR → punctuation pipeline")
+    var pipeline: PipelineArguments
 
     func validate() throws {
         if args.calibrateBlas || args.blasProbe { return }
@@ -72,7 +74,25 @@ struct ParaformerRun: ParsableCommand {
             return
         }
         if punctuation.text != nil || isPunctuationModel(args.model) {
+            if !args.files.isEmpty {
+                // A punctuation model reads text, never audio: a file argument is a mistake to
+                // report, not to ignore.
+                printError(
+                    "error: a punctuation model takes text (--text \"...\" or lines on stdin), not files: \(args.files.joined(separator: " "))")
+                throw ExitCode(2)
+            }
             try runPunctuation(punctuation, model: args.model, threads: args.threads, json: args.json, timings: args.timings)
+            return
+        }
+        if let vadModel = args.model, modelArchitecture(vadModel) == FSMNVADConfiguration.architecture {
+            BLAS.setThreads(args.threads)
+            let failed = try runVAD(model: vadModel, files: args.files, options: pipeline.vadOptions, timings: args.timings)
+            if failed > 0 { throw ExitCode(1) }
+            return
+        }
+        if pipeline.vadModel != nil {
+            let failed = try runPipeline(args: args, model: try modelPath(), pipeline: pipeline, recognizerOptions: options)
+            if failed > 0 { throw ExitCode(1) }
             return
         }
         let mfcca = isMFCCAModel((try? modelPath()) ?? "")
@@ -112,7 +132,7 @@ struct ParaformerRun: ParsableCommand {
         let loadStart = clock.now
         do {
             recognizer = try Recognizer(model: URL(fileURLWithPath: try modelPath()), options: options)
-            if args.timings { printError("load: \(formatSeconds(clock.now - loadStart)), BLAS kernel \(BLAS.coreName), \(options.threads ?? BLAS.threads) thread(s)") }
+            if args.timings { printError("load: \(formatSeconds(clock.now - loadStart)), kernel \(recognizer.linearKernel), BLAS kernel \(BLAS.coreName), \(options.threads ?? BLAS.threads) thread(s)") }
             hotwords = try args.hotword.map { try recognizer.hotwords($0) }
         } catch {
             printError("error: \(error)")

@@ -70,5 +70,10 @@ final class PunctuationCLITests: XCTestCase {
         let (s4, _, e4) = try run(["-m", ModelFixtures.path("tiny.gguf"), "--text", "x"])
         XCTAssertEqual(s4, 2)
         XCTAssertTrue(e4.contains("not a punctuation model"))
+        // An audio file given to a punctuation model is reported, not silently ignored.
+        let (s5, o5, e5) = try run(["-m", PunctuationParityTests.url("punc.gguf").path, "a.wav"], stdin: "")
+        XCTAssertEqual(s5, 2)
+        XCTAssertEqual(o5, "")
+        XCTAssertTrue(e5.contains("takes text"), e5)
     }
 }

@@ -27,6 +27,19 @@ package final class GGUFFile: @unchecked Sendable {
     package enum TensorType: UInt32, Sendable {
         case f32 = 0
         case f16 = 1
+        /// Quantised Linear weights, packed (`Int8Matrix`).
+        case i8 = 24
+        /// Their column sums.
+        case i32 = 26
+
+        /// Bytes per element.
+        package var size: Int {
+            switch self {
+            case .f32, .i32: return 4
+            case .f16: return 2
+            case .i8: return 1
+            }
+        }
     }
 
     /// Where one tensor lives in the file.
@@ -38,7 +51,7 @@ package final class GGUFFile: @unchecked Sendable {
         /// Byte offset from the start of the file.
         package let fileOffset: Int
         package var elementCount: Int { shape.reduce(1, *) }
-        package var byteCount: Int { elementCount * (type == .f32 ? 4 : 2) }
+        package var byteCount: Int { elementCount * type.size }
     }
 
     package let path: String
@@ -148,7 +161,7 @@ package final class GGUFFile: @unchecked Sendable {
             }
             // Each dimension is in 1...2^32 (checked above), but four of them can overflow:
             // multiply with overflow checks rather than trap or wrap.
-            var bytes: UInt64 = type == .f32 ? 4 : 2
+            var bytes = UInt64(type.size)
             for d in shape {
                 let (product, overflow) = bytes.multipliedReportingOverflow(by: UInt64(d))
                 guard !overflow else { throw r.error("tensor \(name) of shape \(shape) is larger than any file") }
@@ -202,7 +215,14 @@ package final class GGUFFile: @unchecked Sendable {
             let src = p.assumingMemoryBound(to: UInt16.self)
             for i in 0..<info.elementCount { out.data[i] = Float(Float16(bitPattern: src[i])) }
             return out
+        case .i8, .i32:
+            throw ParaformerError.unsupportedTensorType(name: name, type: info.type.rawValue)
         }
+    }
+
+    /// The bytes of tensor `info` as stored (any type), a view of the mapping.
+    package func bytes(_ info: TensorInfo) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base + info.fileOffset, count: info.byteCount)
     }
 
     // MARK: - Parsing

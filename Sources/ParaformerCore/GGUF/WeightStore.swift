@@ -22,12 +22,35 @@ package final class WeightStore {
     }
 
     /// The weight matrix of the Linear layer `name` (PyTorch shape [out, in]) as the file
-    /// stores it: [out, in], or [in, out] with `transposed` for the `in_out` layout.
-    package func linearWeight(_ name: String, out nOut: Int, in nIn: Int) throws -> (Tensor, transposed: Bool) {
+    /// stores it: [out, in], or [in, out] with `transposed` for the `in_out` layout; or int8
+    /// (a packed I8 tensor, with `name_scale` and `name_sum`; `Int8Matrix`).
+    package func linearWeight(_ name: String, out nOut: Int, in nIn: Int) throws -> LinearMatrix {
+        if let info = file.info(name), info.type == .i8 { return .int8(try int8Matrix(name, out: nOut, in: nIn)) }
         switch linearLayout {
-        case .outIn: return (try tensor(name, [nOut, nIn]), false)
-        case .inOut: return (try tensor(name, [nIn, nOut]), true)
+        case .outIn: return .float(try tensor(name, [nOut, nIn]), transposed: false)
+        case .inOut: return .float(try tensor(name, [nIn, nOut]), transposed: true)
         }
+    }
+
+    private func int8Matrix(_ name: String, out nOut: Int, in nIn: Int) throws -> Int8Matrix {
+        func bytes(_ name: String, _ shape: [Int], _ type: GGUFFile.TensorType) throws -> UnsafeRawPointer {
+            guard let info = file.info(name) else { throw ParaformerError.missingTensor(name) }
+            guard info.shape == shape else {
+                throw ParaformerError.shapeMismatch(name: name, expected: shape, found: info.shape)
+            }
+            guard info.type == type else {
+                throw ParaformerError.unsupportedTensorType(name: name, type: info.type.rawValue)
+            }
+            used.insert(name)
+            // Offsets are aligned (≥ 4) from a page-aligned mapping.
+            return file.bytes(info).baseAddress!
+        }
+        let packed = try bytes(name, Int8Matrix.packedShape(out: nOut, in: nIn), .i8)
+        let scales = try bytes(name + Int8Matrix.scaleSuffix, [nOut], .f32)
+        let sums = try bytes(name + Int8Matrix.sumSuffix, [Int8Matrix.sumCount(out: nOut)], .i32)
+        return Int8Matrix(
+            packed: packed.assumingMemoryBound(to: Int8.self), columnSums: sums.assumingMemoryBound(to: Int32.self),
+            scales: scales.assumingMemoryBound(to: Float.self), outFeatures: nOut, inFeatures: nIn, owner: file)
     }
 
     /// The tensor `name`, which must have exactly `shape` (PyTorch order).

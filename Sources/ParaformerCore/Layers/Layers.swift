@@ -31,28 +31,26 @@ package struct BatchLayout {
 
 /// `nn.Linear`: y = x · Wᵀ + b.
 package struct Linear {
-    /// [out, in] as PyTorch stores it, or [in, out] when `transposed` (the file's
-    /// `in_out` layout).
-    package let weight: Tensor
-    package let transposed: Bool
+    /// W, fp32 or int8 (`LinearMatrix`), whichever the file holds.
+    package let matrix: LinearMatrix
     /// [out], absent for `bias=False`.
     package let bias: Tensor?
-    package var outFeatures: Int { transposed ? weight.shape[1] : weight.shape[0] }
+    package var outFeatures: Int { matrix.outFeatures }
 
     package init(_ w: WeightStore, _ prefix: String, in nIn: Int, out nOut: Int, bias hasBias: Bool = true) throws {
-        (weight, transposed) = try w.linearWeight("\(prefix).weight", out: nOut, in: nIn)
+        matrix = try w.linearWeight("\(prefix).weight", out: nOut, in: nIn)
         bias = hasBias ? try w.tensor("\(prefix).bias", [nOut]) : nil
     }
 
     /// out = x · Wᵀ + b (or out += … with `accumulate`). x [R, in], out [R, out].
     package func callAsFunction(_ x: Tensor, into out: Tensor, accumulate: Bool = false) {
-        BLAS.linear(x, weight, transposed: transposed, bias: bias, into: out, accumulate: accumulate)
+        apply(x, into: out, accumulate: accumulate, activation: .none)
     }
 
     /// activation(x · Wᵀ + b) in `ws`.
     package func callAsFunction(_ x: Tensor, activation: BLAS.Activation = .none, _ ws: Workspace) -> Tensor {
         let out = ws.tensor([x.rows, outFeatures])
-        BLAS.linear(x, weight, transposed: transposed, bias: bias, into: out, activation: activation)
+        apply(x, into: out, accumulate: false, activation: activation)
         return out
     }
 
@@ -76,6 +74,32 @@ package struct Linear {
         let out = WindowLinear.apply(self, x, ws)
         if activation == .relu { Kernels.relu(out) }
         return out
+    }
+
+    private func apply(_ x: Tensor, into out: Tensor, accumulate: Bool, activation: BLAS.Activation) {
+        switch matrix {
+        case .float(let weight, let transposed):
+            BLAS.linear(
+                x, weight, transposed: transposed, bias: bias, into: out, accumulate: accumulate,
+                activation: activation)
+        case .int8(let weight):
+            Int8GEMM.linear(x, weight, bias: bias, into: out, accumulate: accumulate, activation: activation)
+        }
+    }
+}
+
+/// The weight of a Linear layer as the file stores it.
+package enum LinearMatrix {
+    /// [out, in] as PyTorch stores it, or [in, out] when `transposed` (the `in_out` layout).
+    case float(Tensor, transposed: Bool)
+    /// int8 per output channel, packed for the int8 kernels (a `paraformer-quantize` file).
+    case int8(Int8Matrix)
+
+    package var outFeatures: Int {
+        switch self {
+        case .float(let w, let transposed): return transposed ? w.shape[1] : w.shape[0]
+        case .int8(let m): return m.outFeatures
+        }
     }
 }
 

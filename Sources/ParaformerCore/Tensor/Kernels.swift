@@ -1,3 +1,4 @@
+import CParaformerKernels
 import Foundation
 
 /// Element-wise and row-wise kernels of the model, on raw pointers or tensor views.
@@ -53,18 +54,11 @@ package enum Kernels {
     ) {
         let d = x.cols
         precondition(gamma.count == d && beta.count == d && out.count == x.count, "layerNorm")
-        let g = gamma.data
-        let b = beta.data
-        let invD = 1 / Float(d)
         Parallel.forRanges(x.rows, cost: d * 4) { rows in
-            for r in rows {
-                let xr = x.row(r)
-                let yr = out.row(r)
-                let mean = SIMDMath.sum(xr, d) * invD
-                let variance = SIMDMath.sumOfSquaredDeviations(xr, d, from: mean) * invD
-                let inv = 1 / (variance + eps).squareRoot()
-                for i in 0..<d { yr[i] = (xr[i] - mean) * inv * g[i] + b[i] }
-            }
+            // AVX-512 / AVX2 / portable row kernel (CParaformerKernels).
+            pk_layer_norm_rows(
+                PK_VARIANT_AUTO, x.row(rows.lowerBound), Int32(rows.count), Int32(d), Int32(d),
+                gamma.data, beta.data, eps, out.row(rows.lowerBound), Int32(d))
         }
     }
 
@@ -73,16 +67,8 @@ package enum Kernels {
     /// `masked_fill(-inf)` → softmax → `masked_fill(0)`).
     @inline(__always)
     package static func softmaxRow(_ p: UnsafeMutablePointer<Float>, n: Int, valid: Int) {
-        let v = min(valid, n)
-        if v <= 0 {
-            p.update(repeating: 0, count: n)
-            return
-        }
-        let m = SIMDMath.max(p, v)
-        let s = SIMDMath.expShiftedInPlace(p, v, shift: m)
-        let inv = 1 / s
-        for i in 0..<v { p[i] *= inv }
-        if v < n { (p + v).update(repeating: 0, count: n - v) }
+        // AVX-512 / AVX2 / portable row kernel (CParaformerKernels).
+        pk_softmax_rows(PK_VARIANT_AUTO, p, 1, Int32(n), Int32(n), Int32(clamping: valid))
     }
 
     /// Row-wise softmax of a [R, N] tensor with the first `valid` columns kept.

@@ -24,13 +24,14 @@ package enum WindowLinear {
     }()
 
     package static func apply(_ linear: Linear, _ x: Tensor, into out: Tensor, accumulate: Bool = false, _ ws: Workspace) {
-        guard !linear.transposed else {
+        guard case .float(let weight, transposed: false) = linear.matrix else {
             // An `in_out` file: [in, out] slices are not what the small-matrix kernels want;
             // one ordinary product (Tools/gguf_layout.py keeps streaming models `out_in`).
+            // An int8 file: the int8 kernel.
             linear(x, into: out, accumulate: accumulate)
             return
         }
-        apply(weight: linear.weight, bias: linear.bias, x, into: out, accumulate: accumulate, ws)
+        apply(weight: weight, bias: linear.bias, x, into: out, accumulate: accumulate, ws)
     }
 
     package static func apply(_ linear: Linear, _ x: Tensor, _ ws: Workspace) -> Tensor {

@@ -22,7 +22,8 @@ public struct TimestampSpan: Sendable, Hashable, Codable {
 /// ```
 /// frame rate  r = 60 ms / upsampleRate            (10 ms shift × LFR 6)
 /// boundaries  b_k = k + forceTimeShift  for frames k with peaks[k] ≥ 1 − 1e-4 (Float32)
-/// if count(b) ≠ N + 1:   w ← weights · (N+1)/Σweights;  peaks ← loop-CIF(w, 1 − 1e-4)
+/// if count(b) ≠ N + 1:   w ← weights / (Σweights / (N+1))  (float32, Σ in torch's order);
+///                        peaks ← loop-CIF(w, 1 − 1e-4)
 /// token i     [b_i, b_{i+1}]·r, cut at b_i + 12 frames (rest is silence)
 /// last token  ends at the frame count T, or at (T + b_N)/2 when b_N < T − 5
 /// result      Int(seconds · 1000)  (truncation), plus the VAD offset
@@ -144,13 +145,11 @@ public enum TimestampPredictor {
 
     // MARK: - Fallback
 
-    /// `alphas /= alphas.sum() / n` in float32.
-    ///
-    /// torch sums float32 with a vectorised cascade whose rounding depends on the CPU's
-    /// vector width; this sums in float64 and rounds once, which is within an ulp of it.
-    /// Boundaries move only if a running sum lands within a few ulps of the threshold.
+    /// `alphas /= alphas.sum() / n` in float32, the sum rounded as torch's CPU kernel rounds
+    /// it (`TorchFloatSum`): a float64 sum differs from it in the last bit for about 40% of
+    /// arrays, which moves a boundary when a running sum lands that close to the threshold.
     private static func renormalized(_ weights: [Float], to n: Int) -> [Float] {
-        let sum = Float(weights.reduce(0.0) { $0 + Double($1) })
+        let sum = TorchFloatSum.sum(weights)
         let divisor = sum / Float(n)
         return weights.map { $0 / divisor }
     }

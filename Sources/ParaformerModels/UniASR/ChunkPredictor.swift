@@ -90,15 +90,11 @@ struct ChunkPredictor {
 extension CIFPredictor {
     /// The `CifPredictorV2` named `prefix` over encoder outputs of width `dim`.
     init(_ w: WeightStore, _ prefix: String, dim d: Int, _ c: UniASRConfig.Predictor) throws {
-        dim = d
-        kernel = c.lOrder + c.rOrder + 1
-        lOrder = c.lOrder
-        convWeight = try w.tensor("\(prefix).cif_conv1d.weight", [d, d, kernel]).reshaped([d, d * kernel])
-        convBias = try w.tensor("\(prefix).cif_conv1d.bias", [d])
-        output = try Linear(w, "\(prefix).cif_output", in: d, out: 1)
-        threshold = c.threshold
-        tailThreshold = c.tailThreshold
-        smoothFactor = c.smoothFactor
-        noiseThreshold = c.noiseThreshold
+        try self.init(
+            w, prefix: prefix,
+            PredictorConfig(
+                dim: d, threshold: c.threshold, lOrder: c.lOrder, rOrder: c.rOrder,
+                tailThreshold: c.tailThreshold, smoothFactor: c.smoothFactor,
+                noiseThreshold: c.noiseThreshold))
     }
 }

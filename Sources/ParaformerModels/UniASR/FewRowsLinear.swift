@@ -15,12 +15,14 @@ enum FewRowsLinear {
         let m = x.rows
         let k = x.cols
         let n = linear.outFeatures
-        guard !linear.transposed, m <= maxRows, linear.weight.count == n * k else {
+        // An int8 weight goes to the int8 kernel (which also reads every weight once).
+        guard case .float(let weight, transposed: false) = linear.matrix, m <= maxRows, weight.count == n * k
+        else {
             linear(x, into: out, accumulate: accumulate)
             return
         }
         precondition(out.rows == m && out.cols == n, "FewRowsLinear: shapes")
-        let w = linear.weight.data
+        let w = weight.data
         let bias = linear.bias?.data
         let block = 16
         Parallel.forRanges((n + block - 1) / block, cost: block * k * m) { blocks in

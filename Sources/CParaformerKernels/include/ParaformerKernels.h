@@ -1,0 +1,119 @@
+// Hand-written CPU kernels of the Paraformer engine: int8 matrix products on prepacked
+// weights and fp32 row kernels (softmax, LayerNorm).
+//
+// Every SIMD function is compiled with a per-function target attribute and chosen at run time
+// by CPU feature (`pk_best_variant`), never by build flags, so the package stays usable as a
+// dependency. Each operation has a portable C version that runs anywhere.
+//
+// The int8 product (y = x · Wᵀ, x [R, K] fp32, W [N, K] int8):
+//  - W is quantised once, per output channel (row of W), symmetrically to [-127, 127]:
+//    W[n, k] ≈ w_scale[n] · Wq[n, k]. It is packed for the micro-kernel (`pk_s8_pack`) in
+//    panels of PK_NR = 16 output channels, K in groups of 4: panel p holds, for each group g,
+//    the 16 × 4 bytes Wq[16p + j, 4g + i] at byte 64·g + 4·j + i (zeros past N and K). This is
+//    the operand layout of `vpdpbusd` (AVX-512 VNNI: 16 int32 lanes, 4 bytes each) and of
+//    `vpmaddubsw` + `vpmaddwd` (AVX2: two registers of 8 lanes). Column sums Σ_k Wq[n, k]
+//    (`pk_s8_column_sums`) are computed at the same time.
+//  - x is quantised per row on the fly (`pk_quantize_rows`), asymmetrically to 7-bit unsigned
+//    codes: x[r, k] ≈ a_offset[r] + a_scale[r] · (q[r, k] − a_zero[r]), q in [0, 127]; the
+//    offset is 0 for a row that spans 0, else its value nearest 0 (so a row of values in
+//    [5.0, 5.2] gets all 127 steps across its 0.2, not across [0, 5.2]). Seven bits, not
+//    eight, because AVX2's `vpmaddubsw` adds two u8·s8 products in int16: 2 · 127 · 127 =
+//    32258 fits, 2 · 255 · 127 would saturate. Every variant uses the same codes, so every
+//    variant computes the same int32 sums and the same outputs, bit for bit (the engine's
+//    result does not depend on the CPU). Asymmetric 7-bit over [min, max] has the step of
+//    symmetric 8-bit over [−max|x|, max|x|] on centred rows and is twice as fine on one-signed
+//    rows (after ReLU).
+//  - y[r, n] = a_scale[r] · w_scale[n] · (Σ_k q[r, k] · Wq[n, k] − a_zero[r] · colsum[n])
+//    + a_offset[r] · w_scale[n] · colsum[n] + bias[n], then optionally ReLU, or added to what
+//    y holds (accumulate).
+#ifndef PARAFORMER_KERNELS_H
+#define PARAFORMER_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// Kernel variants, in increasing order of preference.
+/// The best variant this CPU supports.
+#define PK_VARIANT_AUTO 0
+/// Plain C (the compiler's baseline vectorisation).
+#define PK_VARIANT_PORTABLE 1
+/// x86-64 AVX2 + FMA (Haswell, Zen 1 and later).
+#define PK_VARIANT_AVX2 2
+/// x86-64 AVX-512 F/BW/VL + VNNI (Ice Lake, Zen 4 and later).
+#define PK_VARIANT_AVX512 3
+
+/// Output channels per packed panel.
+#define PK_NR 16
+/// Reduction elements per packed group.
+#define PK_KG 4
+
+/// The best variant this CPU (and OS) supports. Honours the environment variable
+/// PARAFORMER_KERNELS = portable | avx2 | avx512 when that variant is supported (for tests and
+/// measurements). Computed once.
+int pk_best_variant(void);
+/// 1 when the CPU supports `variant`.
+int pk_variant_supported(int variant);
+/// "portable", "avx2", "avx512-vnni" (or "auto" / "unknown").
+const char *pk_variant_name(int variant);
+
+// MARK: - int8 products
+
+/// Bytes of the packed form of an [n, k] int8 matrix: ceil(n / 16) · ceil(k / 4) · 64.
+size_t pk_s8_packed_size(int n, int k);
+/// Packs w ([n, k] row-major int8, values in [-127, 127]) into `packed` (pk_s8_packed_size
+/// bytes) in the panel layout described above.
+void pk_s8_pack(const int8_t *w, int n, int k, int8_t *packed);
+/// sums[j] = Σ_k Wq[j, k] for j < ceil(n / 16) · 16 (0 past n), read from a packed matrix.
+void pk_s8_column_sums(const int8_t *packed, int n, int k, int32_t *sums);
+
+/// Row stride (bytes) of quantised activations for reduction length k: k rounded up to 64.
+int pk_quantized_stride(int k);
+
+/// Quantises `rows` rows of x (row stride ldx floats, k values each) to 7-bit codes:
+/// q (row stride ldq ≥ k rounded up to 4; bytes from k to the next multiple of 4 are set to 0),
+/// scale[r], zero[r], offset[r]. offset = 0 when min(x) ≤ 0 ≤ max(x), else min(x) (all
+/// positive) or max(x) (all negative); the range of x − offset is then [min(x − offset, 0),
+/// max(x − offset, 0)] (so the offset has an exact code); a row of zeros gets scale 1, zero 0.
+/// Codes: round((x − offset) / scale) + zero (ties to even), clamped to [0, 127]. Non-finite
+/// inputs give unspecified codes but no fault.
+void pk_quantize_rows(
+    int variant, const float *x, int rows, int k, int ldx, uint8_t *q, int ldq, float *scale,
+    int32_t *zero, float *offset);
+
+// Flags of `pk_gemm_u8s8`.
+/// y += result (no ReLU).
+#define PK_ACCUMULATE 1
+/// y = max(result, 0).
+#define PK_RELU 2
+
+/// The int8 product for output columns [col_begin, col_end) of y (col_begin a multiple of 16):
+/// y[r, n] (row stride ldy) for r < rows, from quantised activations (q, ldq, a_scale, a_zero,
+/// a_offset)
+/// and a packed matrix (packed, colsum, w_scale [n]) with reduction length k. bias may be NULL.
+void pk_gemm_u8s8(
+    int variant, const uint8_t *q, int ldq, const float *a_scale, const int32_t *a_zero,
+    const float *a_offset, int rows, const int8_t *packed, const int32_t *colsum, const float *w_scale, int k, int col_begin,
+    int col_end, const float *bias, float *y, int ldy, int flags);
+
+// MARK: - fp32 row kernels
+
+/// Softmax of each of `rows` rows of n values at p (row stride ld), over the first `valid`
+/// entries; entries from `valid` on become 0 (a key-padding mask). valid ≤ 0 zeroes the row.
+/// e^x to about 2e-7 relative. Inputs must be finite.
+void pk_softmax_rows(int variant, float *p, int rows, int n, int ld, int valid);
+
+/// LayerNorm of each row: y = (x − mean) / sqrt(var + eps) · gamma + beta (biased variance).
+/// y may be x.
+void pk_layer_norm_rows(
+    int variant, const float *x, int rows, int d, int ldx, const float *gamma, const float *beta,
+    float eps, float *y, int ldy);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,311 @@
+// Run-time dispatch and the portable versions of every kernel.
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+// The SIMD variants must give the same bits as these loops: no fused multiply-adds here.
+#ifdef __clang__
+#pragma clang fp contract(off)
+#endif
+
+// MARK: - Dispatch
+
+int pk_variant_supported(int variant) {
+    switch (variant) {
+    case PK_VARIANT_PORTABLE: return 1;
+#if PK_X86 && (defined(__clang__) || defined(__GNUC__))
+    case PK_VARIANT_AVX2:
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case PK_VARIANT_AVX512:
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+            && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+#endif
+    default: return 0;
+    }
+}
+
+const char *pk_variant_name(int variant) {
+    switch (variant) {
+    case PK_VARIANT_AUTO: return "auto";
+    case PK_VARIANT_PORTABLE: return "portable";
+    case PK_VARIANT_AVX2: return "avx2";
+    case PK_VARIANT_AVX512: return "avx512-vnni";
+    default: return "unknown";
+    }
+}
+
+static int best_variant_uncached(void) {
+    const char *forced = getenv("PARAFORMER_KERNELS");
+    if (forced) {
+        for (int v = PK_VARIANT_PORTABLE; v <= PK_VARIANT_AVX512; v++) {
+            if (strcmp(forced, pk_variant_name(v)) == 0 || (v == PK_VARIANT_AVX512 && strcmp(forced, "avx512") == 0)) {
+                if (pk_variant_supported(v)) return v;
+            }
+        }
+    }
+    for (int v = PK_VARIANT_AVX512; v > PK_VARIANT_PORTABLE; v--) {
+        if (pk_variant_supported(v)) return v;
+    }
+    return PK_VARIANT_PORTABLE;
+}
+
+int pk_best_variant(void) {
+    // A benign race: every thread computes the same value.
+    static volatile int cached = 0;
+    int v = cached;
+    if (v == 0) {
+        v = best_variant_uncached();
+        cached = v;
+    }
+    return v;
+}
+
+static int resolve(int variant) {
+    if (variant == PK_VARIANT_AUTO || !pk_variant_supported(variant)) return pk_best_variant();
+    return variant;
+}
+
+// MARK: - Packing
+
+size_t pk_s8_packed_size(int n, int k) {
+    if (n <= 0 || k <= 0) return 0;
+    return (size_t)((n + PK_NR - 1) / PK_NR) * (size_t)((k + PK_KG - 1) / PK_KG) * (PK_NR * PK_KG);
+}
+
+void pk_s8_pack(const int8_t *w, int n, int k, int8_t *packed) {
+    int panels = (n + PK_NR - 1) / PK_NR;
+    int groups = (k + PK_KG - 1) / PK_KG;
+    for (int p = 0; p < panels; p++) {
+        int8_t *dst = packed + (size_t)p * groups * PK_NR * PK_KG;
+        for (int g = 0; g < groups; g++) {
+            for (int j = 0; j < PK_NR; j++) {
+                for (int i = 0; i < PK_KG; i++) {
+                    int row = p * PK_NR + j, col = g * PK_KG + i;
+                    dst[(g * PK_NR + j) * PK_KG + i] = (row < n && col < k) ? w[(size_t)row * k + col] : 0;
+                }
+            }
+        }
+    }
+}
+
+void pk_s8_column_sums(const int8_t *packed, int n, int k, int32_t *sums) {
+    int panels = (n + PK_NR - 1) / PK_NR;
+    int groups = (k + PK_KG - 1) / PK_KG;
+    for (int p = 0; p < panels; p++) {
+        const int8_t *src = packed + (size_t)p * groups * PK_NR * PK_KG;
+        for (int j = 0; j < PK_NR; j++) {
+            int32_t s = 0;
+            for (int g = 0; g < groups; g++) {
+                for (int i = 0; i < PK_KG; i++) s += src[(g * PK_NR + j) * PK_KG + i];
+            }
+            sums[p * PK_NR + j] = s;
+        }
+    }
+}
+
+int pk_quantized_stride(int k) { return (k + 63) / 64 * 64; }
+
+// MARK: - Activation quantisation
+
+void pk_quantize_range(float lo, float hi, float *scale, float *inv, int32_t *zero, float *offset) {
+    // A one-signed row is quantised relative to its value nearest 0.
+    float off = lo > 0 ? lo : (hi < 0 ? hi : 0);
+    *offset = off;
+    lo = lo - off;
+    hi = hi - off;
+    if (lo > 0) lo = 0;
+    if (hi < 0) hi = 0;
+    float width = hi - lo;
+    if (!(width > 0) || !(width < INFINITY)) {
+        // A constant row (the offset, exactly; all zeros included), or non-finite values
+        // (offset 0): every code is the zero point.
+        *scale = 1;
+        *inv = 0;
+        *zero = 0;
+        if (!(width == 0 && off - off == 0)) *offset = 0;
+        return;
+    }
+    *scale = width / 127.0f;
+    *inv = 127.0f / width;
+    float z = nearbyintf(-lo * *inv);
+    *zero = z < 0 ? 0 : (z > 127 ? 127 : (int32_t)z);
+}
+
+void pk_quantize_row_codes_portable(const float *x, int from, int k, float off, float inv, int32_t zero, uint8_t *q) {
+    for (int i = from; i < k; i++) {
+        float t = (x[i] - off) * inv;
+        // Bounded before the conversion (NaN goes to the lower bound), as the SIMD max/min do.
+        t = t > -256.0f ? t : -256.0f;
+        t = t < 256.0f ? t : 256.0f;
+        int32_t v = (int32_t)lrintf(t) + zero;
+        q[i] = (uint8_t)(v < 0 ? 0 : (v > 127 ? 127 : v));
+    }
+}
+
+void pk_quantize_rows_portable(
+    const float *x, int rows, int k, int ldx, uint8_t *q, int ldq, float *scale, int32_t *zero, float *offset) {
+    int kp = (k + PK_KG - 1) / PK_KG * PK_KG;
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * ldx;
+        float lo = xr[0], hi = xr[0];
+        for (int i = 1; i < k; i++) {
+            lo = xr[i] < lo ? xr[i] : lo;
+            hi = xr[i] > hi ? xr[i] : hi;
+        }
+        float inv;
+        pk_quantize_range(lo, hi, &scale[r], &inv, &zero[r], &offset[r]);
+        uint8_t *qr = q + (size_t)r * ldq;
+        pk_quantize_row_codes_portable(xr, 0, k, offset[r], inv, zero[r], qr);
+        for (int i = k; i < kp; i++) qr[i] = 0;
+    }
+}
+
+void pk_quantize_rows(
+    int variant, const float *x, int rows, int k, int ldx, uint8_t *q, int ldq, float *scale,
+    int32_t *zero, float *offset) {
+    if (rows <= 0 || k <= 0) return;
+    switch (resolve(variant)) {
+#if PK_X86
+    case PK_VARIANT_AVX2: pk_quantize_rows_avx2(x, rows, k, ldx, q, ldq, scale, zero, offset); return;
+    case PK_VARIANT_AVX512: pk_quantize_rows_avx512(x, rows, k, ldx, q, ldq, scale, zero, offset); return;
+#endif
+    default: pk_quantize_rows_portable(x, rows, k, ldx, q, ldq, scale, zero, offset); return;
+    }
+}
+
+// MARK: - Product
+
+void pk_epilogue_portable(const pk_gemm_args *a, int r0, int mr, int n0, int nc, const int32_t *acc) {
+    for (int i = 0; i < mr; i++) {
+        int r = r0 + i;
+        float as = a->a_scale[r];
+        int32_t z = a->a_zero[r];
+        float off = a->a_offset[r];
+        float *yr = a->y + (size_t)r * a->ldy + n0;
+        for (int j = 0; j < nc; j++) {
+            int n = n0 + j;
+            int32_t d = acc[i * PK_NR + j] - z * a->colsum[n];
+            float s = as * a->w_scale[n];
+            float v = (float)d * s;
+            if (off != 0) v = v + off * (a->w_scale[n] * (float)a->colsum[n]);
+            if (a->bias) v = v + a->bias[n];
+            if (a->flags & PK_ACCUMULATE) {
+                v = yr[j] + v;
+            } else if (a->flags & PK_RELU) {
+                v = v > 0 ? v : 0;
+            }
+            yr[j] = v;
+        }
+    }
+}
+
+void pk_gemm_portable(const pk_gemm_args *a, int col_begin, int col_end) {
+    int groups = (a->k + PK_KG - 1) / PK_KG;
+    enum { MR = 4 };
+    int32_t acc[MR * PK_NR];
+    for (int n0 = col_begin; n0 < col_end; n0 += PK_NR) {
+        const int8_t *panel = a->packed + (size_t)(n0 / PK_NR) * groups * PK_NR * PK_KG;
+        int nc = col_end - n0 < PK_NR ? col_end - n0 : PK_NR;
+        for (int r0 = 0; r0 < a->rows; r0 += MR) {
+            int mr = a->rows - r0 < MR ? a->rows - r0 : MR;
+            for (int i = 0; i < mr; i++) {
+                const uint8_t *restrict qr = a->q + (size_t)(r0 + i) * a->ldq;
+                // Local sums, so that the compiler sees no aliasing with the int8 weights.
+                int32_t s[PK_NR] = {0};
+                for (int g = 0; g < groups; g++) {
+                    const int8_t *restrict w = panel + g * PK_NR * PK_KG;
+                    int32_t x0 = qr[4 * g], x1 = qr[4 * g + 1], x2 = qr[4 * g + 2], x3 = qr[4 * g + 3];
+                    for (int j = 0; j < PK_NR; j++) {
+                        s[j] += x0 * w[4 * j] + x1 * w[4 * j + 1] + x2 * w[4 * j + 2] + x3 * w[4 * j + 3];
+                    }
+                }
+                memcpy(acc + i * PK_NR, s, sizeof(s));
+            }
+            pk_epilogue_portable(a, r0, mr, n0, nc, acc);
+        }
+    }
+}
+
+void pk_gemm_u8s8(
+    int variant, const uint8_t *q, int ldq, const float *a_scale, const int32_t *a_zero,
+    const float *a_offset, int rows, const int8_t *packed, const int32_t *colsum,
+    const float *w_scale, int k, int col_begin, int col_end, const float *bias, float *y, int ldy,
+    int flags) {
+    if (rows <= 0 || col_end <= col_begin || k <= 0) return;
+    pk_gemm_args a = {q, ldq, a_scale, a_zero, a_offset, rows, packed, colsum, w_scale, k, bias, y, ldy, flags};
+    switch (resolve(variant)) {
+#if PK_X86
+    case PK_VARIANT_AVX2: pk_gemm_avx2(&a, col_begin, col_end); return;
+    case PK_VARIANT_AVX512: pk_gemm_avx512(&a, col_begin, col_end); return;
+#endif
+    default: pk_gemm_portable(&a, col_begin, col_end); return;
+    }
+}
+
+// MARK: - Row kernels
+
+void pk_softmax_rows_portable(float *p, int rows, int n, int ld, int valid) {
+    int v = valid < n ? valid : n;
+    for (int r = 0; r < rows; r++) {
+        float *row = p + (size_t)r * ld;
+        if (v <= 0) {
+            for (int i = 0; i < n; i++) row[i] = 0;
+            continue;
+        }
+        float m = row[0];
+        for (int i = 1; i < v; i++) m = row[i] > m ? row[i] : m;
+        float s = 0;
+        for (int i = 0; i < v; i++) {
+            row[i] = expf(row[i] - m);
+            s += row[i];
+        }
+        float inv = 1 / s;
+        for (int i = 0; i < v; i++) row[i] *= inv;
+        for (int i = v; i < n; i++) row[i] = 0;
+    }
+}
+
+void pk_softmax_rows(int variant, float *p, int rows, int n, int ld, int valid) {
+    if (rows <= 0 || n <= 0) return;
+    switch (resolve(variant)) {
+#if PK_X86
+    case PK_VARIANT_AVX2: pk_softmax_rows_avx2(p, rows, n, ld, valid); return;
+    case PK_VARIANT_AVX512: pk_softmax_rows_avx512(p, rows, n, ld, valid); return;
+#endif
+    default: pk_softmax_rows_portable(p, rows, n, ld, valid); return;
+    }
+}
+
+void pk_layer_norm_rows_portable(
+    const float *x, int rows, int d, int ldx, const float *gamma, const float *beta, float eps,
+    float *y, int ldy) {
+    float invD = 1.0f / (float)d;
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * ldx;
+        float *yr = y + (size_t)r * ldy;
+        float s = 0;
+        for (int i = 0; i < d; i++) s += xr[i];
+        float mean = s * invD;
+        float ss = 0;
+        for (int i = 0; i < d; i++) {
+            float t = xr[i] - mean;
+            ss += t * t;
+        }
+        float inv = 1.0f / sqrtf(ss * invD + eps);
+        for (int i = 0; i < d; i++) yr[i] = (xr[i] - mean) * inv * gamma[i] + beta[i];
+    }
+}
+
+void pk_layer_norm_rows(
+    int variant, const float *x, int rows, int d, int ldx, const float *gamma, const float *beta,
+    float eps, float *y, int ldy) {
+    if (rows <= 0 || d <= 0) return;
+    switch (resolve(variant)) {
+#if PK_X86
+    case PK_VARIANT_AVX2: pk_layer_norm_rows_avx2(x, rows, d, ldx, gamma, beta, eps, y, ldy); return;
+    case PK_VARIANT_AVX512: pk_layer_norm_rows_avx512(x, rows, d, ldx, gamma, beta, eps, y, ldy); return;
+#endif
+    default: pk_layer_norm_rows_portable(x, rows, d, ldx, gamma, beta, eps, y, ldy); return;
+    }
+}

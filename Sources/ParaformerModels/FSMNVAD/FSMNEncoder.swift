@@ -1,0 +1,118 @@
+import ParaformerCore
+
+/// FunASR's `FSMN` encoder of FSMN-VAD (`models/fsmn_vad_streaming/encoder.py`): affine input
+/// layers, a stack of causal FSMN blocks, affine output layers and a softmax over the
+/// classes, of which only the silence class(es) are used.
+/// ```
+/// h = ReLU(W₂·(W₁·x + b₁) + b₂)                                x [T, 400] → h [T, 250]
+/// per block:  p = Wp·h                                          [T, 128]  (no bias)
+///             m[t] = p[t] + Σ_k w[c, k]·p[t − (K−1)·s + k·s]    causal depthwise, K = lorder
+///             h = ReLU(Wa·m + ba)                               [T, 250]  (no residual)
+/// z = Wo₂·(Wo₁·h + bo₁) + bo₂                                   [T, 248]
+/// scores = softmax(z)
+/// ```
+/// The memory reads the past (K − 1)·s projected frames, kept per stream in `State`, so that
+/// chunk after chunk gives what one pass over the whole input gives.
+package struct FSMNEncoder: Sendable {
+    let config: FSMNVADConfiguration
+    /// encoder.in_linear1.linear, [input_affine_dim, input_dim]
+    let inLinear1: Linear
+    /// encoder.in_linear2.linear, [linear_dim, input_affine_dim]
+    let inLinear2: Linear
+    let blocks: [FSMNVADBlock]
+    /// encoder.out_linear1.linear, [output_affine_dim, linear_dim]
+    let outLinear1: Linear
+    /// encoder.out_linear2.linear, [output_dim, output_affine_dim]
+    let outLinear2: Linear
+
+    init(_ w: WeightStore, config c: FSMNVADConfiguration) throws {
+        config = c
+        inLinear1 = try Linear(w, "encoder.in_linear1.linear", in: c.inputDim, out: c.inputAffineDim)
+        inLinear2 = try Linear(w, "encoder.in_linear2.linear", in: c.inputAffineDim, out: c.linearDim)
+        blocks = try (0..<c.fsmnLayers).map { try FSMNVADBlock(w, "encoder.fsmn.\($0)", config: c) }
+        outLinear1 = try Linear(w, "encoder.out_linear1.linear", in: c.linearDim, out: c.outputAffineDim)
+        outLinear2 = try Linear(w, "encoder.out_linear2.linear", in: c.outputAffineDim, out: c.outputDim)
+    }
+
+    /// Per-stream memory: each block's last (K − 1)·s projected frames, zeros at the start.
+    package struct State {
+        /// [fsmnLayers][(K − 1)·s · proj_dim], oldest frame first.
+        var history: [[Float]]
+
+        package init(config c: FSMNVADConfiguration) {
+            history = Array(repeating: [Float](repeating: 0, count: (c.lorder - 1) * c.lstride * c.projDim),
+                            count: c.fsmnLayers)
+        }
+    }
+
+    /// The class probabilities of `x` [T, input_dim], continuing `state`. [T, output_dim] in `ws`.
+    // FunASR: fsmn_vad_streaming/encoder.py FSMN.forward
+    package func callAsFunction(_ x: Tensor, state: inout State, _ ws: Workspace) -> Tensor {
+        let h1 = inLinear1(x, ws)  // [T, A]
+        var h = inLinear2(h1, activation: .relu, ws)  // [T, L]
+        for (i, block) in blocks.enumerated() {
+            h = block(h, history: &state.history[i], ws)  // [T, L]
+        }
+        let z1 = outLinear1(h, ws)  // [T, OA]
+        let z = outLinear2(z1, ws)  // [T, V]
+        Kernels.softmax(z)
+        return z
+    }
+}
+
+/// One FunASR `BasicBlock` of the VAD's FSMN: projection, causal memory, affine + ReLU.
+package struct FSMNVADBlock: Sendable {
+    /// <prefix>.linear.linear (bias=False), [proj_dim, linear_dim]
+    let linear: Linear
+    /// <prefix>.fsmn_block.conv_left.weight [P, 1, K, 1], kept as [K, P] (tap-major).
+    let taps: [Float]
+    /// <prefix>.affine.linear, [linear_dim, proj_dim]
+    let affine: Linear
+    let lorder: Int
+    let lstride: Int
+    let channels: Int
+
+    init(_ w: WeightStore, _ prefix: String, config c: FSMNVADConfiguration) throws {
+        linear = try Linear(w, "\(prefix).linear.linear", in: c.linearDim, out: c.projDim, bias: false)
+        let conv = try w.tensor("\(prefix).fsmn_block.conv_left.weight", [c.projDim, 1, c.lorder, 1])
+        var t = [Float](repeating: 0, count: c.lorder * c.projDim)
+        for ch in 0..<c.projDim {
+            for k in 0..<c.lorder { t[k * c.projDim + ch] = conv.data[ch * c.lorder + k] }
+        }
+        taps = t
+        affine = try Linear(w, "\(prefix).affine.linear", in: c.projDim, out: c.linearDim)
+        lorder = c.lorder
+        lstride = c.lstride
+        channels = c.projDim
+    }
+
+    // FunASR: encoder.py BasicBlock.forward, FSMNBlock.forward (with cache)
+    func callAsFunction(_ h: Tensor, history: inout [Float], _ ws: Workspace) -> Tensor {
+        let frames = h.rows
+        let p = channels
+        let past = (lorder - 1) * lstride
+        let proj = linear(h, ws)  // [T, P]
+        // buf = [history; proj]: [past + T, P]; m[t] = proj[t] + Σ_k w[k]·buf[t + k·s]
+        let buf = ws.tensor([past + frames, p])
+        if past > 0 { history.withUnsafeBufferPointer { buf.data.update(from: $0.baseAddress!, count: past * p) } }
+        (buf.data + past * p).update(from: proj.data, count: frames * p)
+        let memory = ws.tensor([frames, p])  // [T, P]
+        taps.withUnsafeBufferPointer { w in
+            for t in 0..<frames {
+                let out = memory.row(t)
+                out.update(from: proj.row(t), count: p)
+                for k in 0..<lorder {
+                    let src = buf.data + (t + k * lstride) * p
+                    let wk = w.baseAddress! + k * p
+                    for c in 0..<p { out[c] += wk[c] * src[c] }
+                }
+            }
+        }
+        if past > 0 {
+            history.withUnsafeMutableBufferPointer {
+                $0.baseAddress!.update(from: buf.data + frames * p, count: past * p)
+            }
+        }
+        return affine(memory, activation: .relu, ws)  // [T, L]
+    }
+}
