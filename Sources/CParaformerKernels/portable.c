@@ -51,12 +51,13 @@ static int best_variant_uncached(void) {
 }
 
 int pk_best_variant(void) {
-    // A benign race: every thread computes the same value.
-    static volatile int cached = 0;
-    int v = cached;
+    // Threads may race to fill the cache; every one computes the same value, and relaxed
+    // atomics make that race defined (a plain `volatile int` is a data race: TSan flags it).
+    static int cached = 0;
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
     if (v == 0) {
         v = best_variant_uncached();
-        cached = v;
+        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
     }
     return v;
 }
