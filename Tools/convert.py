@@ -376,41 +376,16 @@ def convert(model_dir: Path, out: Path, dtype: str = "f32", checkpoint: Path | N
             print(f"convert.py: warning: {model_dir} has no seg_dict; hotwords will be split on "
                   "spaces only, as FunASR does without one", file=sys.stderr)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    w = gguf.GGUFWriter(str(tmp), arch)
-    w.add_custom_alignment(32)
-    GT = gguf.GGUFValueType
-    for key, kind, val in kv:
-        if kind == "u32":
-            w.add_uint32(key, val)
-        elif kind == "i32":
-            w.add_int32(key, val)
-        elif kind == "f32":
-            w.add_float32(key, val)
-        elif kind == "str":
-            w.add_key_value(key, val, GT.STRING)  # add_string() silently drops ""
-        elif kind == "f32[]":
-            w.add_key_value(key, val, GT.ARRAY, sub_type=GT.FLOAT32)
-        elif kind == "i32[]":
-            w.add_key_value(key, val, GT.ARRAY, sub_type=GT.INT32)
-        elif kind == "str[]":
-            w.add_key_value(key, val, GT.ARRAY, sub_type=GT.STRING)
-        else:
-            raise AssertionError(kind)
+    def tensors():
+        for name in state:  # checkpoint order
+            t = state[name].detach().to(torch.float32).contiguous().numpy()
+            if layout == gguf_layout.IN_OUT and gguf_layout.is_linear_weight(name, t.ndim):
+                t = np.ascontiguousarray(t.T)
+            if dtype == "f16" and t.ndim >= 2:
+                t = t.astype(np.float16)
+            yield name, t
 
-    for name in state:  # checkpoint order
-        t = state[name].detach().to(torch.float32).contiguous().numpy()
-        if layout == gguf_layout.IN_OUT and gguf_layout.is_linear_weight(name, t.ndim):
-            t = np.ascontiguousarray(t.T)
-        if dtype == "f16" and t.ndim >= 2:
-            t = t.astype(np.float16)
-        w.add_tensor(name, t)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
-    tmp.replace(out)
+    gguf_layout.write_gguf(out, arch, kv, tensors())
 
     # Read back: every shape as PyTorch's, every name present.
     r = gguf.GGUFReader(str(out))

@@ -21,8 +21,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import sys
+
 import numpy as np
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gguf_layout  # noqa: E402
 
 ARCH = "mfcca"
 SEARCH_DEFAULTS = {"beam_size": 10, "ctc_weight": 0.5, "penalty": 0.0, "maxlenratio": 0.0,
@@ -248,29 +253,9 @@ def convert(model_dir: Path, out: Path, quiet: bool = False) -> None:
         raise ConvertError(f"checkpoint has tensors the MFCCA config does not build: {extra[:5]}")
     kv = metadata(cfg, decoding, tokens, name)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    w = gguf.GGUFWriter(str(tmp), ARCH)
-    w.add_custom_alignment(32)
-    GT = gguf.GGUFValueType
-    for key, kind, val in kv:
-        if kind == "u32":
-            w.add_uint32(key, val)
-        elif kind == "f32":
-            w.add_float32(key, val)
-        elif kind == "str":
-            w.add_key_value(key, val, GT.STRING)
-        elif kind == "str[]":
-            w.add_key_value(key, val, GT.ARRAY, sub_type=GT.STRING)
-        else:
-            raise AssertionError(kind)
-    for n in expected:
-        w.add_tensor(n, state[n].detach().to(torch.float32).contiguous().numpy())
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
-    tmp.replace(out)
+    gguf_layout.write_gguf(
+        out, ARCH, kv,
+        ((n, state[n].detach().to(torch.float32).contiguous().numpy()) for n in expected))
     r = gguf.GGUFReader(str(out))
     back = {t.name: tuple(t.data.shape) for t in r.tensors}
     for n, shape in expected.items():

@@ -27,6 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import funasr_oracle as fo  # noqa: E402
+import gguf_layout  # noqa: E402
 
 PUNC_ARCHITECTURES = {
     "CTTransformer": ("ct-transformer", "SANMEncoder"),
@@ -181,36 +182,12 @@ def convert_punc(model_dir: Path, out: Path, dtype: str = "f32", checkpoint: Pat
     state = fo.load_state_dict(checkpoint or fo.find_checkpoint(model_dir))
     validate(cfg, state, len(tokens))
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    w = gguf.GGUFWriter(str(tmp), arch)
-    w.add_custom_alignment(32)
-    GT = gguf.GGUFValueType
-    for key, kind, val in kv:
-        if kind == "u32":
-            w.add_uint32(key, val)
-        elif kind == "i32":
-            w.add_int32(key, val)
-        elif kind == "str":
-            w.add_key_value(key, val, GT.STRING)
-        elif kind == "u64":
-            w.add_uint64(key, val)
-        elif kind == "str[]":
-            w.add_key_value(key, val, GT.ARRAY, sub_type=GT.STRING)
-        elif kind == "u64[]":
-            w.add_key_value(key, val, GT.ARRAY, sub_type=GT.UINT64)
-        else:
-            raise AssertionError(kind)
-    for name in state:
-        t = state[name].detach().to(torch.float32).contiguous().numpy()
-        if dtype == "f16" and t.ndim >= 2:
-            t = t.astype(np.float16)
-        w.add_tensor(name, t)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
-    tmp.replace(out)
+    def tensors():
+        for name in state:
+            t = state[name].detach().to(torch.float32).contiguous().numpy()
+            yield name, (t.astype(np.float16) if dtype == "f16" and t.ndim >= 2 else t)
+
+    gguf_layout.write_gguf(out, arch, kv, tensors())
 
     r = gguf.GGUFReader(str(out))
     back = {t.name: t for t in r.tensors}

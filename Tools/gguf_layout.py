@@ -22,6 +22,42 @@ LAYOUTS = (OUT_IN, IN_OUT)
 NOT_LINEAR = ("decoder.embed.0.weight", "decoder2.embed.0.weight", "bias_embed.weight")
 
 
+# Metadata kinds of `write_gguf`'s (key, kind, value) triples.
+_SCALAR = {"u32": "add_uint32", "i32": "add_int32", "u64": "add_uint64", "f32": "add_float32"}
+_ARRAY = {"f32[]": "FLOAT32", "i32[]": "INT32", "u64[]": "UINT64", "str[]": "STRING"}
+
+
+def write_gguf(out, arch: str, kv, tensors) -> None:
+    """Writes one model file, every converter's way: `kv` as (key, kind, value) with kind one of
+    u32 i32 u64 f32 str f32[] i32[] u64[] str[], then `tensors` as (name, numpy array) in order,
+    32-byte aligned; into `out`.tmp, renamed to `out` once complete (no half-written model)."""
+    import gguf
+    from pathlib import Path
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    w = gguf.GGUFWriter(str(tmp), arch)
+    w.add_custom_alignment(32)
+    GT = gguf.GGUFValueType
+    for key, kind, val in kv:
+        if kind in _SCALAR:
+            getattr(w, _SCALAR[kind])(key, val)
+        elif kind == "str":
+            w.add_key_value(key, val, GT.STRING)  # add_string() silently drops ""
+        elif kind in _ARRAY:
+            w.add_key_value(key, val, GT.ARRAY, sub_type=getattr(GT, _ARRAY[kind]))
+        else:
+            raise AssertionError(kind)
+    for name, t in tensors:
+        w.add_tensor(name, t)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    tmp.replace(out)
+
+
 def is_linear_weight(name: str, ndim: int) -> bool:
     return ndim == 2 and name.endswith(".weight") and name not in NOT_LINEAR
 
