@@ -18,12 +18,12 @@ final class CLITests: XCTestCase {
         ModelFixtures.path(name)
     }
 
-    /// Runs the CLI; returns (exit status, stdout, stderr).
-    private func run(
+    /// Runs the CLI; returns (exit status, stdout, stderr). Every CLI test file runs it so.
+    static func run(
         _ arguments: [String], stdin: Data? = nil, in folder: URL? = nil, environment: [String: String] = [:]
     ) throws -> (Int32, String, String) {
         let p = Process()
-        p.executableURL = Self.binary
+        p.executableURL = binary
         p.arguments = arguments
         if let folder { p.currentDirectoryURL = folder }
         if !environment.isEmpty {
@@ -40,6 +40,12 @@ final class CLITests: XCTestCase {
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    private func run(
+        _ arguments: [String], stdin: Data? = nil, in folder: URL? = nil, environment: [String: String] = [:]
+    ) throws -> (Int32, String, String) {
+        try Self.run(arguments, stdin: stdin, in: folder, environment: environment)
     }
 
     func testPrintsNameTabTextPerFile() throws {

@@ -9,17 +9,7 @@ import ParaformerModels
 /// hotword fixtures (Tools/gen_hotword_fixtures.py).
 final class HotwordCLITests: XCTestCase {
     private func run(_ arguments: [String]) throws -> (Int32, String, String) {
-        let p = Process()
-        p.executableURL = CLITests.binary
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        try CLITests.run(arguments)
     }
 
     private func expected(_ model: String, _ clip: String, _ c: String) throws -> String {

@@ -4,20 +4,7 @@ import XCTest
 /// `paraformer-run --model PUNC.gguf --text ...` and lines on standard input.
 final class PunctuationCLITests: XCTestCase {
     private func run(_ arguments: [String], stdin: String? = nil) throws -> (Int32, String, String) {
-        let p = Process()
-        p.executableURL = CLITests.binary
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = input
-        try p.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        try CLITests.run(arguments, stdin: stdin.map { Data($0.utf8) })
     }
 
     private func expected(_ model: String, _ name: String) throws -> PunctuationParityTests.Case {

@@ -92,17 +92,7 @@ final class VADTests: XCTestCase {
 /// `paraformer-run` with a VAD model and as the pipeline.
 final class VADCLITests: XCTestCase {
     private func run(_ arguments: [String]) throws -> (Int32, String, String) {
-        let p = Process()
-        p.executableURL = CLITests.binary
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        try CLITests.run(arguments)
     }
 
     /// The first 25 s of the pipeline fixture's audio as a wav.
