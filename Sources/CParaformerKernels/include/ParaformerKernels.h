@@ -112,6 +112,28 @@ void pk_layer_norm_rows(
     int variant, const float *x, int rows, int d, int ldx, const float *gamma, const float *beta,
     float eps, float *y, int ldy);
 
+// MARK: - fp32 products on prepacked weights
+
+/// Floats of the packed form of an [n, k] fp32 matrix: ceil(n / 16) · 16 · k.
+size_t pk_f32_packed_count(int n, int k);
+/// Packs W (row-major [n, k], or [k, n] when `transposed`) into panels of PK_NR = 16 output
+/// channels: panel p holds, for each k, the 16 values W[16p + j, k] (zeros past n).
+void pk_f32_pack(const float *w, int n, int k, int transposed, float *packed);
+/// y = x · Wᵀ for output columns [col_begin, col_end) (col_begin a multiple of 16) of the
+/// packed [n, k] W: each output is one FMA chain over k in order, then (flags & PK_ACCUMULATE)
+/// y + it, then + bias[n] (bias may be NULL), then (flags & PK_RELU) max(·, 0) keeping NaN.
+/// Every variant gives the same bits.
+void pk_sgemm_packed(
+    int variant, const float *x, int rows, int k, int ldx, const float *packed, int n, int col_begin,
+    int col_end, const float *bias, float *y, int ldy, int flags);
+
+/// FSMN-VAD's causal depthwise memory over the rows [history; proj] (history: `past` rows,
+/// proj: `frames` rows, `channels` each): out[t] = proj[t] + Σ_k taps[k] ⊙ row(t + k·lstride),
+/// added tap by tap in order (multiply, then add: no FMA). taps is [lorder, channels].
+void pk_fsmn_memory(
+    int variant, const float *history, int past, const float *proj, int frames, int channels, const float *taps,
+    int lorder, int lstride, float *out);
+
 #ifdef __cplusplus
 }
 #endif
