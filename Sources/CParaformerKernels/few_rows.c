@@ -34,7 +34,7 @@ static inline float pk_half_to_float(uint16_t h) {
 
 /// The lanes' sum in the documented order.
 static inline float pk_lanes_sum(const float *t) {
-    return ((t[0] + t[4]) + (t[2] + t[6])) + ((t[1] + t[5]) + (t[3] + t[7]));
+    return ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
 }
 
 /// Adds the bias and writes (or accumulates, or rectifies) one output.
@@ -68,40 +68,38 @@ static inline float pk_w_portable(const void *w, size_t i, int f16) {
     return f16 ? pk_half_to_float(((const uint16_t *)w)[i]) : ((const float *)w)[i];
 }
 
-/// Columns n ..< n + nc (nc ≤ 2) for rows r0 ..< r0 + mr (mr ≤ PK_ROWS_GROUP).
-static void pk_rows_tile_portable(const pk_rows_args *a, int r0, int mr, int n, int nc, int f16) {
+/// Column n for rows r0 ..< r0 + mr (mr ≤ PK_ROWS_GROUP).
+static void pk_rows_column_portable(const pk_rows_args *a, int r0, int mr, int n, int f16) {
     float acc[PK_ROWS_GROUP][2][8];
     memset(acc, 0, sizeof acc);
     const int k = a->k;
+    const size_t w0 = (size_t)n * a->ldw;
     int i = 0;
     for (; i + 8 <= k; i += 8) {
-        float wv[2][8];
-        for (int c = 0; c < nc; c++) {
-            for (int l = 0; l < 8; l++) wv[c][l] = pk_w_portable(a->w, (size_t)(n + c) * a->ldw + i + l, f16);
-        }
+        // Blocks of 8 alternate between the two accumulators, the last odd one in the first.
+        int half = (i / 8) % 2;
+        float wv[8];
+        for (int l = 0; l < 8; l++) wv[l] = pk_w_portable(a->w, w0 + i + l, f16);
         for (int r = 0; r < mr; r++) {
             const float *xr = a->x + (size_t)(r0 + r) * a->ldx + i;
-            for (int c = 0; c < nc; c++) {
-                for (int l = 0; l < 8; l++) acc[r][c][l] = acc[r][c][l] + xr[l] * wv[c][l];
-            }
+            for (int l = 0; l < 8; l++) acc[r][half][l] = acc[r][half][l] + xr[l] * wv[l];
         }
     }
     for (int r = 0; r < mr; r++) {
         const float *xr = a->x + (size_t)(r0 + r) * a->ldx;
-        for (int c = 0; c < nc; c++) {
-            float s = pk_lanes_sum(acc[r][c]);
-            for (int j = i; j < k; j++) s = s + xr[j] * pk_w_portable(a->w, (size_t)(n + c) * a->ldw + j, f16);
-            pk_rows_store(s, a->bias, n + c, a->y + (size_t)(r0 + r) * a->ldy + n + c, a->flags);
-        }
+        float v[8];
+        for (int l = 0; l < 8; l++) v[l] = acc[r][0][l] + acc[r][1][l];
+        float s = pk_lanes_sum(v);
+        for (int j = i; j < k; j++) s = s + xr[j] * pk_w_portable(a->w, w0 + j, f16);
+        pk_rows_store(s, a->bias, n, a->y + (size_t)(r0 + r) * a->ldy + n, a->flags);
     }
 }
 
 static void pk_rows_portable(const pk_rows_args *a, int n_begin, int n_end, int f16) {
-    for (int n = n_begin; n < n_end; n += 2) {
-        int nc = n + 2 <= n_end ? 2 : 1;
+    for (int n = n_begin; n < n_end; n++) {
         for (int r0 = 0; r0 < a->rows; r0 += PK_ROWS_GROUP) {
             int mr = a->rows - r0 < PK_ROWS_GROUP ? a->rows - r0 : PK_ROWS_GROUP;
-            pk_rows_tile_portable(a, r0, mr, n, nc, f16);
+            pk_rows_column_portable(a, r0, mr, n, f16);
         }
     }
 }
@@ -124,51 +122,85 @@ PK_ROWS_AVX2_INLINE float pk_w_avx2(const void *w, size_t i, int f16) {
     return ((const float *)w)[i];
 }
 
-/// ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)), as `pk_lanes_sum`.
+/// ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)), as `pk_lanes_sum`.
 PK_ROWS_AVX2_INLINE float pk_hsum_avx2(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    return _mm_cvtss_f32(s);
+    __m256 h = _mm256_hadd_ps(v, v);  // [l0+l1, l2+l3, ·, · | l4+l5, l6+l7, ·, ·]
+    h = _mm256_hadd_ps(h, h);  // [(l0+l1)+(l2+l3), · | (l4+l5)+(l6+l7), ·]
+    return _mm_cvtss_f32(_mm_add_ss(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
 }
 
-/// Columns n ..< n + NC for rows r0 ..< r0 + MR; MR, NC, F16 are constants at every call
-/// (the accumulators stay in registers: MR · NC + 3 ≤ 16).
+/// The eight sums of v[0..8) in `pk_lanes_sum`'s order, as one vector.
+PK_ROWS_AVX2_INLINE __m256 pk_hsum8x8_avx2(const __m256 *v) {
+    __m256 h01 = _mm256_hadd_ps(v[0], v[1]);  // [0:01, 0:23, 1:01, 1:23 | 0:45, 0:67, 1:45, 1:67]
+    __m256 h23 = _mm256_hadd_ps(v[2], v[3]);
+    __m256 h45 = _mm256_hadd_ps(v[4], v[5]);
+    __m256 h67 = _mm256_hadd_ps(v[6], v[7]);
+    __m256 q0 = _mm256_hadd_ps(h01, h23);  // [0:0123, 1:0123, 2:0123, 3:0123 | 0:4567, …, 3:4567]
+    __m256 q1 = _mm256_hadd_ps(h45, h67);
+    return _mm256_add_ps(_mm256_permute2f128_ps(q0, q1, 0x20), _mm256_permute2f128_ps(q0, q1, 0x31));
+}
+
+/// Columns n ..< n + NC (NC = 8, or 1) for rows r0 ..< r0 + MR, one column at a time (the
+/// weights stream in memory order); MR, NC, F16 are constants at every call (MR accumulators
+/// in registers; NC = 8 reduces eight columns' accumulators together).
 PK_ROWS_AVX2_INLINE void pk_rows_tile_avx2(const pk_rows_args *a, int r0, int n, const int MR, const int NC, const int F16) {
-    __m256 acc[PK_ROWS_GROUP][2];
-    for (int r = 0; r < MR; r++) {
-        for (int c = 0; c < NC; c++) acc[r][c] = _mm256_setzero_ps();
-    }
+    __m256 sums[8][PK_ROWS_GROUP];
     const int k = a->k;
+    const int k8 = k & ~7;
     const float *x = a->x + (size_t)r0 * a->ldx;
     const size_t ldx = (size_t)a->ldx;
-    const size_t w0 = (size_t)n * a->ldw;
-    const size_t w1 = w0 + (size_t)a->ldw;
-    int i = 0;
-    for (; i + 8 <= k; i += 8) {
-        __m256 wa = pk_w8_avx2(a->w, w0 + i, F16);
-        __m256 wb = NC > 1 ? pk_w8_avx2(a->w, w1 + i, F16) : wa;
-        for (int r = 0; r < MR; r++) {
-            __m256 xv = _mm256_loadu_ps(x + r * ldx + i);
-            acc[r][0] = _mm256_fmadd_ps(xv, wa, acc[r][0]);
-            if (NC > 1) acc[r][1] = _mm256_fmadd_ps(xv, wb, acc[r][1]);
+    for (int c = 0; c < NC; c++) {
+        // Two accumulators per row (blocks of 8 alternate), so that 2 · MR independent FMA
+        // chains hide the FMA latency.
+        __m256 acc0[PK_ROWS_GROUP], acc1[PK_ROWS_GROUP];
+        for (int r = 0; r < MR; r++) acc0[r] = acc1[r] = _mm256_setzero_ps();
+        const size_t w0 = (size_t)(n + c) * a->ldw;
+        int i = 0;
+        for (; i + 16 <= k8; i += 16) {
+            __m256 wa = pk_w8_avx2(a->w, w0 + i, F16);
+            __m256 wb = pk_w8_avx2(a->w, w0 + i + 8, F16);
+            for (int r = 0; r < MR; r++) {
+                acc0[r] = _mm256_fmadd_ps(_mm256_loadu_ps(x + r * ldx + i), wa, acc0[r]);
+                acc1[r] = _mm256_fmadd_ps(_mm256_loadu_ps(x + r * ldx + i + 8), wb, acc1[r]);
+            }
         }
+        if (i < k8) {
+            __m256 wa = pk_w8_avx2(a->w, w0 + i, F16);
+            for (int r = 0; r < MR; r++) acc0[r] = _mm256_fmadd_ps(_mm256_loadu_ps(x + r * ldx + i), wa, acc0[r]);
+        }
+        for (int r = 0; r < MR; r++) sums[c][r] = _mm256_add_ps(acc0[r], acc1[r]);
     }
+    const int flags = a->flags;
     for (int r = 0; r < MR; r++) {
         const float *xr = x + r * ldx;
-        for (int c = 0; c < NC; c++) {
-            float s = pk_hsum_avx2(acc[r][c]);
-            for (int j = i; j < k; j++) s = s + xr[j] * pk_w_avx2(a->w, (c ? w1 : w0) + j, F16);
-            pk_rows_store(s, a->bias, n + c, a->y + (size_t)(r0 + r) * a->ldy + n + c, a->flags);
+        float *yr = a->y + (size_t)(r0 + r) * a->ldy + n;
+        if (NC == 8 && k8 == k) {
+            __m256 v[8];
+            for (int c = 0; c < 8; c++) v[c] = sums[c][r];
+            __m256 s = pk_hsum8x8_avx2(v);
+            if (a->bias) s = _mm256_add_ps(s, _mm256_loadu_ps(a->bias + n));
+            if (flags & PK_ACCUMULATE) {
+                s = _mm256_add_ps(_mm256_loadu_ps(yr), s);
+            } else if (flags & PK_RELU) {
+                s = _mm256_max_ps(_mm256_setzero_ps(), s);  // (NaN stays NaN, as the scalar store)
+            }
+            _mm256_storeu_ps(yr, s);
+        } else {
+            for (int c = 0; c < NC; c++) {
+                float s = pk_hsum_avx2(sums[c][r]);
+                const size_t w0 = (size_t)(n + c) * a->ldw;
+                for (int j = k8; j < k; j++) s = s + xr[j] * pk_w_avx2(a->w, w0 + j, F16);
+                pk_rows_store(s, a->bias, n + c, yr + c, flags);
+            }
         }
     }
 }
 
 #define PK_ROWS_CASE(MR)                                                                          \
     case MR:                                                                                      \
-        if (nc == 2) {                                                                            \
-            if (f16) pk_rows_tile_avx2(a, r0, n, MR, 2, 1);                                       \
-            else pk_rows_tile_avx2(a, r0, n, MR, 2, 0);                                           \
+        if (nc == 8) {                                                                            \
+            if (f16) pk_rows_tile_avx2(a, r0, n, MR, 8, 1);                                       \
+            else pk_rows_tile_avx2(a, r0, n, MR, 8, 0);                                           \
         } else {                                                                                  \
             if (f16) pk_rows_tile_avx2(a, r0, n, MR, 1, 1);                                       \
             else pk_rows_tile_avx2(a, r0, n, MR, 1, 0);                                           \
@@ -176,8 +208,8 @@ PK_ROWS_AVX2_INLINE void pk_rows_tile_avx2(const pk_rows_args *a, int r0, int n,
         break;
 
 PK_ROWS_AVX2 static void pk_rows_avx2(const pk_rows_args *a, int n_begin, int n_end, int f16) {
-    for (int n = n_begin; n < n_end; n += 2) {
-        int nc = n + 2 <= n_end ? 2 : 1;
+    for (int n = n_begin, nc = 1; n < n_end; n += nc) {
+        nc = n + 8 <= n_end ? 8 : 1;
         for (int r0 = 0; r0 < a->rows; r0 += PK_ROWS_GROUP) {
             int mr = a->rows - r0 < PK_ROWS_GROUP ? a->rows - r0 : PK_ROWS_GROUP;
             switch (mr) {

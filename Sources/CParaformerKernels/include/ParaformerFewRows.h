@@ -3,16 +3,20 @@
 // or in IEEE half precision widened exactly on the fly.
 //
 // Such a product is bound by reading W: OpenBLAS's sgemm first copies (packs) all of W, and
-// a row-at-a-time dot product reads every weight once per row. Here two weight rows at a time
-// are dotted with every x row (up to PK_ROWS_GROUP at once) while they are in registers, so W
-// is read from memory once per call.
+// a row-at-a-time dot product reads every weight once per row. Here each weight row streams
+// once, in memory order, against every x row (up to PK_ROWS_GROUP at once, x stays in L1);
+// two accumulators per x row hide the FMA latency, and eight columns' sums are reduced
+// together. (Two weight rows read side by side ran at half the bandwidth: one stream in
+// memory order is what the prefetchers follow best.)
 //
-// Exactness: each output is Σ over 8 lanes (lane l takes k ≡ l mod 8, in order of k), the
-// lanes summed as ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)), then the k mod 8 tail in order, then
-// the bias. An f16 weight widens to the fp32 value it stands for, so a matrix stored in f16
-// gives bit for bit the outputs of its fp32 expansion (same variant). The AVX2 variant fuses
-// each multiply-add (FMA), the portable one rounds the product and the sum separately, so the
-// two variants may differ in the last bits.
+// Exactness: each output is a sum over two 8-lane accumulators: blocks of 8 consecutive k
+// alternate between them (k in [16j, 16j + 8) to the first, [16j + 8, 16j + 16) to the second,
+// a last odd block to the first), lane l taking k ≡ l mod 8 in order of k; the accumulators
+// are added lane by lane, the lanes summed as ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)), then the
+// k mod 8 tail is added in order, then the bias. An f16 weight widens to the fp32 value it
+// stands for, so a matrix stored in f16 gives bit for bit the outputs of its fp32 expansion
+// (same variant). The AVX2 variant fuses each multiply-add (FMA), the portable one rounds the
+// product and the sum separately, so the two variants may differ in the last bits.
 #ifndef PARAFORMER_FEW_ROWS_H
 #define PARAFORMER_FEW_ROWS_H
 

@@ -6,8 +6,8 @@ import ParaformerCore
 ///
 /// With M ≤ 8 rows the product is bound by reading W. OpenBLAS's general sgemm first copies
 /// (packs) all of W (perf, released UniASR size: `sgemm_incopy` 36 % of the run); a dot
-/// product per row and output reads W once per row. The kernel dots two weight rows at a time
-/// with every x row while they are in registers.
+/// product per row and output reads W once per row. The kernel streams each weight row once,
+/// in memory order, against every x row (ParaformerFewRows.h).
 ///
 /// An F16 matrix (`Tools/convert.py --dtype f16`) stays in the file's halves and is widened
 /// exactly in the kernel: the same outputs, bit for bit, as its fp32 expansion, from half the
