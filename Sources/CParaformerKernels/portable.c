@@ -110,27 +110,23 @@ int pk_quantized_stride(int k) { return (k + 63) / 64 * 64; }
 // MARK: - Activation quantisation
 
 void pk_quantize_range(float lo, float hi, float *scale, float *inv, int32_t *zero, float *offset) {
-    // A one-signed row is quantised relative to its value nearest 0.
-    float off = lo > 0 ? lo : (hi < 0 ? hi : 0);
-    *offset = off;
-    lo = lo - off;
-    hi = hi - off;
-    if (lo > 0) lo = 0;
-    if (hi < 0) hi = 0;
-    float width = hi - lo;
-    if (!(width > 0) || !(width < INFINITY)) {
-        // A constant row (the offset, exactly; all zeros included), or non-finite values
-        // (offset 0): every code is the zero point.
+    // Centred on the row's midpoint: the codes 128 ± 127 (1 … 255) span [lo, hi], a step of
+    // (hi − lo) / 254, the finest 255 levels allow.
+    float mid = 0.5f * lo + 0.5f * hi;
+    float half = hi - mid, other = mid - lo;
+    if (other > half) half = other;
+    *zero = 128;
+    if (!(half > 0) || !(half < INFINITY) || !(mid - mid == 0)) {
+        // A constant row (its value, exactly, is the offset; all zeros included), or
+        // non-finite values (offset 0): every code is the zero point.
         *scale = 1;
         *inv = 0;
-        *zero = 0;
-        if (!(width == 0 && off - off == 0)) *offset = 0;
+        *offset = (half == 0 && mid - mid == 0) ? mid : 0;
         return;
     }
-    *scale = width / 127.0f;
-    *inv = 127.0f / width;
-    float z = nearbyintf(-lo * *inv);
-    *zero = z < 0 ? 0 : (z > 127 ? 127 : (int32_t)z);
+    *offset = mid;
+    *scale = half / 127.0f;
+    *inv = 127.0f / half;
 }
 
 void pk_quantize_row_codes_portable(const float *x, int from, int k, float off, float inv, int32_t zero, uint8_t *q) {
@@ -140,7 +136,7 @@ void pk_quantize_row_codes_portable(const float *x, int from, int k, float off, 
         t = t > -256.0f ? t : -256.0f;
         t = t < 256.0f ? t : 256.0f;
         int32_t v = (int32_t)lrintf(t) + zero;
-        q[i] = (uint8_t)(v < 0 ? 0 : (v > 127 ? 127 : v));
+        q[i] = (uint8_t)(v < 1 ? 1 : (v > 255 ? 255 : v));
     }
 }
 
