@@ -126,6 +126,19 @@ final class PackedGEMMTests: XCTestCase {
         XCTAssertLessThan(err, 1e-5)
     }
 
+    /// The dispatcher's self-check at first use passes for every SIMD variant this CPU runs
+    /// (so the automatic choice is the best supported one); a rejected variant would be named
+    /// in `--timings`.
+    func testEverySupportedVariantPassesTheDispatchSelfCheck() {
+        for v in variants where v != PK_VARIANT_PORTABLE {
+            XCTAssertEqual(pk_variant_rejected(v), 0, Int8GEMM.name(of: v))
+        }
+        if ProcessInfo.processInfo.environment["PARAFORMER_KERNELS"] == nil {
+            XCTAssertEqual(pk_best_variant(), variants.max()!)
+        }
+        XCTAssertFalse(Int8GEMM.variantName.contains("self-check"))
+    }
+
     func testFSMNMemoryEqualsTheNaiveTapSumAcrossTheHistoryBoundary() {
         var seed: UInt64 = 24
         for (channels, lorder, lstride, frames) in [(13, 4, 1, 5), (16, 20, 1, 40), (9, 3, 2, 2), (128, 20, 1, 7), (8, 1, 1, 3)] {

@@ -50,10 +50,13 @@ extern "C" {
 /// Reduction elements per packed group.
 #define PK_KG 4
 
-/// The best variant this CPU (and OS) supports. Honours the environment variable
-/// PARAFORMER_KERNELS = portable | avx2 | avx512 when that variant is supported (for tests and
-/// measurements). Computed once.
+/// The best variant this CPU (and OS) supports and that passes its self-check (see
+/// `pk_variant_rejected`). Honours the environment variable PARAFORMER_KERNELS = portable |
+/// avx2 | avx512 as the highest variant to consider (for tests and measurements). Computed once.
 int pk_best_variant(void);
+/// 1 when `variant` failed its self-check at first use (it is then never chosen
+/// automatically): each SIMD variant is run once on small shapes against the portable code.
+int pk_variant_rejected(int variant);
 /// 1 when the CPU supports `variant`.
 int pk_variant_supported(int variant);
 /// "portable", "avx2", "avx512-vnni" (or "auto" / "unknown").
