@@ -139,4 +139,9 @@ void pk_fsmn_memory(
 }
 #endif
 
+// The few-rows product of decoder steps (its own header; listed here so that every header of
+// the module is a dependency of this one, and a build that cached the module before it existed
+// sees it).
+#include "ParaformerFewRows.h"
+
 #endif
