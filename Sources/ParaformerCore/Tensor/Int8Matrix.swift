@@ -136,7 +136,7 @@ package enum Int8GEMM {
     package static func isSupported(_ variant: Int32) -> Bool { pk_variant_supported(variant) != 0 }
 
     /// `out = act(x · Wᵀ + bias)` (or `out += x · Wᵀ + bias` with `accumulate`) for x [R, in],
-    /// out [R, out], with x quantised per row to 7-bit codes on the fly. Split over the
+    /// out [R, out], with x quantised per row to 8-bit codes on the fly. Split over the
     /// engine's threads like `BLAS.linear`: column panels (each thread reads only its slice of
     /// the weights) or row panels.
     package static func linear(
