@@ -3,12 +3,14 @@
 # .build/fuzz (the normal build is untouched) and runs each for a set time on a copy of its
 # committed seed corpus (Fuzz/corpus/<target>); crashes land in .build/fuzz/crashes.
 #
-#   Tools/fuzz.sh [SECONDS=600] [TARGET...]     targets: FuzzGGUF FuzzAudio (default: both)
+#   Tools/fuzz.sh [SECONDS=600] [TARGET...]
+#
+# targets (default: all): FuzzGGUF FuzzAudio FuzzDataSet FuzzHotwords FuzzStream
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-600}
 shift || true
-if [ $# -eq 0 ]; then targets=(FuzzGGUF FuzzAudio); else targets=("$@"); fi
+if [ $# -eq 0 ]; then targets=(FuzzGGUF FuzzAudio FuzzDataSet FuzzHotwords FuzzStream); else targets=("$@"); fi
 
 export PARAFORMER_FUZZ=1
 flags=(-c debug --scratch-path .build/fuzz -Xswiftc -sanitize=fuzzer,address)
