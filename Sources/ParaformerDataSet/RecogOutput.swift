@@ -83,6 +83,8 @@ package final class RecogOutput {
     /// Appends one utterance to the three files.
     /// - Throws: `ParaformerError.cannotOpenFile` if a write fails.
     package func append(id: String, _ value: RecogLines) throws {
+        // Internal invariant: ids are unique in a parsed wav.scp (duplicates are refused there)
+        // and DataSetDecoder skips the ids already done, so no input reaches this twice.
         precondition(lines[id] == nil, "utterance \(id) written twice")
         if handles.isEmpty { try openHandles() }
         let values = [value.token, value.timestamp, value.text]

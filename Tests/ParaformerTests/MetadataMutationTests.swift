@@ -131,6 +131,26 @@ final class MetadataMutationTests: XCTestCase {
         try assertRefused("contextual.inner_dim", .uint(4_294_967_295), in: contextual)
     }
 
+    /// An array value that would trap in a conversion (sil_pdf_ids [1e30] as float32: the
+    /// fixture's int32 array with its element type and element rewritten in place).
+    func testVADClassIdsOutOfIntRangeAreANamedError() throws {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: VADFixtures.path("vad-speech.gguf"))))
+        let needle = GGUFBuilder.str("fsmn_vad.sil_pdf_ids")
+        let start = try XCTUnwrap((0...(bytes.count - needle.count)).first { i in
+            bytes[i] == needle[0] && Array(bytes[i..<(i + needle.count)]) == needle
+        })
+        let at = start + needle.count  // u32 9 (array), u32 element type, u64 count, elements
+        XCTAssertEqual(Array(bytes[at..<(at + 8)]), GGUFBuilder.le(UInt32(9)) + GGUFBuilder.le(UInt32(5)))
+        bytes.replaceSubrange((at + 4)..<(at + 8), with: GGUFBuilder.le(UInt32(6)))  // float32
+        bytes.replaceSubrange((at + 16)..<(at + 20), with: GGUFBuilder.le(Float(1e30).bitPattern))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mutated-\(UUID().uuidString).gguf").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertThrowsError(try VoiceActivityDetector(modelPath: path)) {
+            XCTAssertEqual($0 as? ParaformerError, .invalidMetadata(key: "fsmn_vad.sil_pdf_ids", reason: "not an array of class ids"))
+        }
+    }
+
     /// Fbank options from anywhere else (another family's metadata) are checked in Core too.
     func testFbankOptionsAreValidatedBeforeTheComputer() {
         for options in [

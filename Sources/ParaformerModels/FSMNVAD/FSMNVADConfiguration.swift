@@ -195,7 +195,13 @@ public struct FSMNVADConfiguration: Sendable, Equatable {
         noiseFrameNumUsedForSnr = try int(.noiseFrameNumUsedForSnr)
         decibelThres = try double(.decibelThres)
         speechNoiseThres = try double(.speechNoiseThres)
-        silPdfIds = try numbers(.silPdfIds).map { Int($0) }
+        // Whole, in range before the conversion (Int(1e30) would trap); validate() bounds them
+        // by output_dim.
+        let silIds = try numbers(.silPdfIds)
+        guard silIds.allSatisfy({ $0 >= 0 && $0 <= 1e9 && $0 == $0.rounded() }) else {
+            throw ParaformerError.invalidMetadata(key: FSMNVADKey.silPdfIds.rawValue, reason: "not an array of class ids")
+        }
+        silPdfIds = silIds.map { Int($0) }
         frameInMs = try int(.frameInMs)
         vadFrameLengthMs = try int(.vadFrameLengthMs)
         try validate()
