@@ -130,6 +130,8 @@ def stream_seeds():
     put_seed("FuzzStream", "asr-bad-options", prog(12, [(0, 960), (4, 0)]))
     put_seed("FuzzStream", "vad-slices", prog(1, [(0, 3200), (0, 17), (3, 0), (0, 20000), (1, 65535), (0, 5)]))
     put_seed("FuzzStream", "vad-noise-finish", prog(3, [(2, 8000), (0, 40000), (4, 0), (4, 0)]))
+    # The crash FuzzStream found: whole 10 ms chunks, then finish() (fixed; StreamFinishTests).
+    put_seed("FuzzStream", "vad-finish-after-whole-chunks", prog(3, [(0, 0), (0, 0), (0, 8209), (0, 44288), (5, 4)]))
 
 
 if __name__ == "__main__":
