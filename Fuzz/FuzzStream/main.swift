@@ -73,9 +73,12 @@ private func segments(_ events: [VADEvent]) -> [[Int]] {
 private struct Program {
     var bytes: UnsafeBufferPointer<UInt8>
     var at = 1
+    /// Samples the program has fed: it ends past 5 s of audio (a run must stay well inside
+    /// libFuzzer's timeout in a debug + ASan build; 11 s of audio took over 20 s).
+    var fed = 0
     /// At most 300 operations (each finish runs the model's final chunk): a run stays short.
     mutating func next() -> (op: UInt8, count: Int)? {
-        guard at + 3 <= bytes.count, at <= 900 else { return nil }
+        guard at + 3 <= bytes.count, at <= 900, fed <= 80_000 else { return nil }
         defer { at += 3 }
         return (bytes[at], Int(bytes[at + 1]) | Int(bytes[at + 2]) << 8)
     }
@@ -95,6 +98,7 @@ private func runRecognition(_ program: inout Program, optionIndex: Int) throws {
             case 0, 1:  // the next `count` samples of the clip, as Float or Int16
                 let end = min(cursor + count, speechClip.count)
                 let slice = Array(speechClip[cursor..<end])
+                program.fed += slice.count
                 if op % 8 == 0 {
                     _ = try stream.accept(samples: slice)
                 } else {
@@ -104,6 +108,7 @@ private func runRecognition(_ program: inout Program, optionIndex: Int) throws {
             case 2:  // noise of `count` samples (at most 10 s per program)
                 guard noise + count <= 160_000 else { continue }
                 noise += count
+                program.fed += count
                 var seed = UInt64(count) &* 0x9E37_79B9_7F4A_7C15 | 1
                 let samples = (0..<count).map { _ -> Float in
                     seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17
@@ -157,6 +162,7 @@ private func runVAD(_ program: inout Program, optionIndex: Int) throws {
             switch op % 6 {
             case 0, 1:  // the next samples of the clip; op 1 makes it the final call
                 let end = min(cursor + count, vadClip.count)
+                program.fed += end - cursor
                 let last = op % 6 == 1
                 events += try stream.accept(samples: Array(vadClip[cursor..<end]), isFinal: last)
                 if last { finished = true }
@@ -164,6 +170,7 @@ private func runVAD(_ program: inout Program, optionIndex: Int) throws {
             case 2:
                 guard noise + count <= 160_000 else { continue }
                 noise += count
+                program.fed += count
                 events += try stream.accept(samples: (0..<count).map { Float(($0 * 7919) % 2001 - 1000) / 1000 })
                 clean = false
             case 3:
