@@ -82,6 +82,9 @@ let package = Package(
 if Context.environment["PARAFORMER_FUZZ"] != nil {
     for (name, dependencies) in [
         ("FuzzGGUF", ["ParaformerCore", "ParaformerModels"]), ("FuzzAudio", ["ParaformerCore"]),
+        ("FuzzDataSet", ["ParaformerCore", "ParaformerDataSet"]),
+        ("FuzzHotwords", ["Paraformer", "ParaformerCore"]),
+        ("FuzzStream", ["Paraformer", "ParaformerCore"]),
     ] {
         package.targets.append(
             .executableTarget(

@@ -4,7 +4,10 @@
 FuzzGGUF: the tiny test model's metadata with its three smallest tensors (so that the reader, the
 metadata validation and the first weight bindings are all reached), and an empty-tensor file.
 FuzzAudio: mode byte + a short WAV (PCM16, float32, stereo), a FLAC if soundfile is there,
-and raw PCM16. Each seed is a few KB.
+and raw PCM16. FuzzDataSet: a wav.scp, a text file, a reference/hypothesis pair, --shard values.
+FuzzHotwords: hotword strings and files (SeACo / Contextual, with and without a transcription).
+FuzzStream: programs of slice sizes and calls for RecognitionStream and VADStream. Each seed is
+a few KB.
 
     ~/.venvs/funasr/bin/python Tools/make_fuzz_seeds.py
 """
@@ -87,9 +90,56 @@ def audio_seeds():
     put("pcm16-stereo-8k", (0 << 4) | (1 << 1) | 1, np.repeat(tone[:800], 2).tobytes())
 
 
+def put_seed(target, name, data):
+    os.makedirs(f"{OUT}/{target}", exist_ok=True)
+    with open(f"{OUT}/{target}/{name}", "wb") as f:
+        f.write(data)
+
+
+def dataset_seeds():
+    # Byte 0: reader (0 wav.scp, 1 text, 2 text.cer pair, 3 --shard); byte 1: parameter.
+    scp = "utt1 /data/a.wav\nutt2\trel/b.flac\nutt1 dup.wav\n\nutt3 \nutt4 sox x.wav -t wav - |\r\nutt5 c.wav".encode()
+    put_seed("FuzzDataSet", "wavscp", bytes([0, 0]) + scp)
+    text = "utt1 今天 天气 好\nutt2 hello world\r\nutt1 again\n  utt3\tx\nutt4 unterminated".encode()
+    put_seed("FuzzDataSet", "text-drop-unterminated", bytes([1, 1]) + text)
+    ref = "a 今天天气很好\nb hello world\nc <unk>x@@y\n".encode()
+    hyp = "a 今天天气不好\nb hello word\nd extra\nc xy\n".encode()
+    put_seed("FuzzDataSet", "cer-pair", bytes([2, len(ref) * 256 // (len(ref) + len(hyp)) + 1]) + ref + hyp)
+    put_seed("FuzzDataSet", "shard", bytes([3, 37]) + b"3/8")
+
+
+def hotword_seeds():
+    # Byte 0: bit 0 file (else string), bit 1 Contextual (else SeACo), bit 2 also transcribe.
+    put_seed("FuzzHotwords", "seaco-string", bytes([4]) + "养育 生命之源 河流".encode())
+    put_seed("FuzzHotwords", "contextual-string", bytes([6]) + "达摩院 魔搭".encode())
+    with open(os.path.join(ROOT, "Tests/ParaformerTests/Fixtures/hotword/hotwords_several.txt"), "rb") as f:
+        several = f.read()
+    put_seed("FuzzHotwords", "seaco-file", bytes([5]) + several)
+    put_seed("FuzzHotwords", "contextual-file-blank-lines", bytes([3]) + b"\n\nhello world\r\n\xe5\x8c\x97\n")
+
+
+def stream_seeds():
+    # Byte 0: bit 0 VAD (else recognition), the rest the options index; then 3-byte operations
+    # (op, count little-endian). Recognition ops: 0 clip Float, 1 clip Int16, 2 noise, 3 NaN,
+    # 4 finish, 5 finishPartial, 6 reset, 7 empty accept. VAD: 0 clip, 1 clip final, 2 noise,
+    # 3 infinity, else finish.
+    def prog(mode, ops):
+        return bytes([mode]) + b"".join(struct.pack("<BH", op, n) for op, n in ops)
+    put_seed("FuzzStream", "asr-slices", prog(0, [(0, 1000), (1, 4321), (0, 9600), (7, 0), (0, 65535), (4, 0)]))
+    put_seed("FuzzStream", "asr-reset-noise", prog(2, [(0, 5000), (2, 3000), (3, 0), (6, 0), (0, 30000), (5, 0), (0, 1)]))
+    put_seed("FuzzStream", "asr-bad-options", prog(12, [(0, 960), (4, 0)]))
+    put_seed("FuzzStream", "vad-slices", prog(1, [(0, 3200), (0, 17), (3, 0), (0, 20000), (1, 65535), (0, 5)]))
+    put_seed("FuzzStream", "vad-noise-finish", prog(3, [(2, 8000), (0, 40000), (4, 0), (4, 0)]))
+    # The crash FuzzStream found: whole 10 ms chunks, then finish() (fixed; StreamFinishTests).
+    put_seed("FuzzStream", "vad-finish-after-whole-chunks", prog(3, [(0, 0), (0, 0), (0, 8209), (0, 44288), (5, 4)]))
+
+
 if __name__ == "__main__":
     gguf_seeds()
     audio_seeds()
+    dataset_seeds()
+    hotword_seeds()
+    stream_seeds()
     for d in sorted(os.listdir(OUT)):
         for f in sorted(os.listdir(f"{OUT}/{d}")):
             print(d, f, os.path.getsize(f"{OUT}/{d}/{f}"))

@@ -20,7 +20,11 @@ was seen.
 Options: --binary (default .build/release/paraformer-run), --audio (default
 Tests/ParaformerTests/Fixtures/model/audio/zh_short.wav), --timeout seconds per run (60),
 --jobs parallel runs (2), --keys substring filter, -v to print every run.
-Streaming models (general.architecture paraformer-streaming) are run with --streaming.
+Streaming models (general.architecture paraformer-streaming) are run with --streaming,
+SeACo / Contextual models with --hotword, FSMN-VAD models on the audio alone (segments),
+punctuation models (ct-transformer*) on --text instead of audio; with --pipeline, VAD and
+punctuation models run inside the VAD -> ASR -> punctuation pipeline instead (--vad-model,
+--punc-model; the ASR and VAD models of --pipeline-asr / --pipeline-vad).
 
 The copy is patched in place (same value type, same size), so every other byte of the file
 stays as it was: only the value under test changes.
@@ -109,9 +113,19 @@ def run_one(args, model, arch, key, vtype, label, value, tmpdir):
     dst = os.path.join(tmpdir, f"{abs(hash((model, key, label)))}.gguf")
     patch(model, dst, key, value)
     cmd = [args.binary, "--model", dst]
-    if arch == "paraformer-streaming":
-        cmd.append("--streaming")
-    cmd.append(args.audio)
+    if args.pipeline and arch == "fsmn-vad":  # the VAD cutting audio for an ASR model
+        cmd = [args.binary, "--model", args.pipeline_asr, "--vad-model", dst, "--sentence-info", "--json", args.audio]
+    elif args.pipeline and arch.startswith("ct-transformer"):  # punctuating the pipeline's text
+        cmd = [args.binary, "--model", args.pipeline_asr, "--vad-model", args.pipeline_vad,
+               "--punc-model", dst, "--output-format", "srt", args.audio]
+    elif arch.startswith("ct-transformer"):  # punctuation models read text, not audio
+        cmd += ["--text", args.text]
+    else:
+        if arch == "paraformer-streaming":
+            cmd.append("--streaming")
+        if arch in ("seaco-paraformer", "contextual-paraformer"):
+            cmd += ["--hotword", args.hotword]
+        cmd.append(args.audio)
     try:
         env = dict(os.environ, SWIFT_BACKTRACE="enable=no")
         p = subprocess.run(cmd, capture_output=True, timeout=args.timeout, text=True, errors="replace", env=env)
@@ -136,6 +150,12 @@ def main():
     ap.add_argument("models", nargs="+")
     ap.add_argument("--binary", default=os.path.join(ROOT, ".build/release/paraformer-run"))
     ap.add_argument("--audio", default=os.path.join(ROOT, "Tests/ParaformerTests/Fixtures/model/audio/zh_short.wav"))
+    ap.add_argument("--text", default="跨境河流是养育沿岸人民的生命之源 the river feeds the people 长期以来为帮助下游地区防灾减灾")
+    ap.add_argument("--hotword", default="养育 生命之源 河流")
+    ap.add_argument("--pipeline", action="store_true",
+                    help="run VAD and punctuation models inside the VAD -> ASR (-> punctuation) pipeline")
+    ap.add_argument("--pipeline-asr", default=os.path.join(ROOT, "Tests/ParaformerTests/Fixtures/model/tiny.gguf"))
+    ap.add_argument("--pipeline-vad", default=os.path.join(ROOT, "Tests/ParaformerTests/Fixtures/vad/vad-speech.gguf"))
     ap.add_argument("--timeout", type=float, default=60)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--keys", default="")

@@ -168,11 +168,8 @@ extension Recognizer {
     /// Transcribes decoded buffers biased towards `hotwords`.
     public func transcribe(batch inputs: [AudioBuffer], hotwords: HotwordList?) throws -> [RecognitionResult] {
         var results: [RecognitionResult] = []
-        var start = 0
-        while start < inputs.count {
-            let chunk = Array(inputs[start..<min(start + options.batchSize, inputs.count)])
-            results += try recognize(chunk.map { ($0.samples, $0.sampleRate) }, source: "batch", hotwords: hotwords)
-            start += chunk.count
+        for range in batchRanges(inputs) {
+            results += try recognize(inputs[range].map { ($0.samples, $0.sampleRate) }, source: "batch", hotwords: hotwords)
         }
         return results
     }

@@ -8,7 +8,11 @@ public struct RecognizerOptions: Sendable, Equatable {
     /// recognizer's count does not change it). `nil` keeps the default: OPENBLAS_NUM_THREADS
     /// when set, else the number of cores.
     public var threads: Int?
-    /// Utterances decoded together in one padded forward pass by `transcribe(batch:)`.
+    /// Utterances decoded together in one padded forward pass by `transcribe(batch:)`
+    /// (1...1024). A pass also holds at most `maxDuration` seconds of padded audio (its count
+    /// times its longest utterance), so a batch never needs more memory than the longest
+    /// utterance allowed alone: longer utterances go through in smaller batches (results are
+    /// the same as one by one, whatever the grouping).
     public var batchSize: Int
     /// How multi-channel audio becomes mono.
     public var channel: ChannelSelection
@@ -130,13 +134,32 @@ public final class Recognizer: Sendable {
     /// pass. Results are the same as one by one.
     public func transcribe(batch inputs: [AudioBuffer]) throws -> [RecognitionResult] {
         var results: [RecognitionResult] = []
-        var start = 0
-        while start < inputs.count {
-            let chunk = Array(inputs[start..<min(start + options.batchSize, inputs.count)])
-            results += try recognize(chunk.map { ($0.samples, $0.sampleRate) }, source: "batch")
-            start += chunk.count
+        for range in batchRanges(inputs) {
+            results += try recognize(inputs[range].map { ($0.samples, $0.sampleRate) }, source: "batch")
         }
         return results
+    }
+
+    /// Consecutive groups of `inputs` for one forward pass each: at most `options.batchSize`
+    /// utterances and at most `options.maxDuration` seconds of padded audio (count × longest);
+    /// an utterance longer than that alone is a group of its own (and refused by `recognize`).
+    func batchRanges(_ inputs: [AudioBuffer]) -> [Range<Int>] {
+        var ranges: [Range<Int>] = []
+        var start = 0
+        while start < inputs.count {
+            var end = start
+            var longest = 0.0
+            while end < inputs.count && end - start < options.batchSize {
+                let seconds = Double(inputs[end].samples.count) / Double(max(inputs[end].sampleRate, 1))
+                let padded = max(longest, seconds) * Double(end - start + 1)
+                if end > start && padded > options.maxDuration { break }
+                longest = max(longest, seconds)
+                end += 1
+            }
+            ranges.append(start..<end)
+            start = end
+        }
+        return ranges
     }
 
     // MARK: - Pipeline

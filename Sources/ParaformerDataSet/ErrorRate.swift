@@ -162,25 +162,30 @@ package struct ErrorRateReport: Sendable, Equatable {
         let nh = h.count
         let nr = r.count
         let width = nr + 1
-        var cost = [Int](repeating: 0, count: (nh + 1) * width)
+        // Two rows of costs and one byte of operation per cell (the backtrace needs only the
+        // operations): a 20 000-unit line against another costs 400 MB, not 3.6 GB.
+        var previous = [Int](0...nr)
+        var current = [Int](repeating: 0, count: width)
         // 0 correct, 1 substitution, 2 insertion, 3 deletion (FunASR's codes).
         var ops = [UInt8](repeating: 0, count: (nh + 1) * width)
-        for i in 0...nh { cost[i * width] = i }
-        for j in 0...nr { cost[j] = j }
-        if nh > 0 && nr > 0 {
+        if nh > 0 {
             for i in 1...nh {
-                for j in 1...nr {
-                    if h[i - 1] == r[j - 1] {
-                        cost[i * width + j] = cost[(i - 1) * width + j - 1]
-                    } else {
-                        let substitution = cost[(i - 1) * width + j - 1] + 1
-                        let insertion = cost[(i - 1) * width + j] + 1
-                        let deletion = cost[i * width + j - 1] + 1
-                        let best = min(substitution, insertion, deletion)
-                        cost[i * width + j] = best
-                        ops[i * width + j] = best == substitution ? 1 : (best == insertion ? 2 : 3)
+                current[0] = i
+                if nr > 0 {
+                    for j in 1...nr {
+                        if h[i - 1] == r[j - 1] {
+                            current[j] = previous[j - 1]
+                        } else {
+                            let substitution = previous[j - 1] + 1
+                            let insertion = previous[j] + 1
+                            let deletion = current[j - 1] + 1
+                            let best = min(substitution, insertion, deletion)
+                            current[j] = best
+                            ops[i * width + j] = best == substitution ? 1 : (best == insertion ? 2 : 3)
+                        }
                     }
                 }
+                swap(&previous, &current)
             }
         }
         var c = ErrorCounts()
@@ -211,7 +216,7 @@ package struct ErrorRateReport: Sendable, Equatable {
                 c.insertions += 1
             }
         }
-        c.errors = cost[nh * width + nr]
+        c.errors = previous[nr]  // the last row computed
         return c
     }
 

@@ -83,15 +83,20 @@ package final class RecogOutput {
     /// Appends one utterance to the three files.
     /// - Throws: `ParaformerError.cannotOpenFile` if a write fails.
     package func append(id: String, _ value: RecogLines) throws {
+        // Internal invariant: ids are unique in a parsed wav.scp (duplicates are refused there)
+        // and DataSetDecoder skips the ids already done, so no input reaches this twice.
         precondition(lines[id] == nil, "utterance \(id) written twice")
         if handles.isEmpty { try openHandles() }
         let values = [value.token, value.timestamp, value.text]
-        for (handle, v) in zip(handles, values) {
+        for ((handle, name), v) in zip(zip(handles, Self.fileNames), values) {
             let data = Data(KaldiTextFile.line(id, v).utf8)
             do {
                 try handle.write(contentsOf: data)
             } catch {
-                throw ParaformerError.cannotOpenFile(path: directory.path, reason: error.localizedDescription)
+                // A full disk or a file size limit: the lines written so far are a partial
+                // utterance, which the next run drops (`init`) and decodes again.
+                throw ParaformerError.cannotOpenFile(
+                    path: directory.appendingPathComponent(name).path, reason: error.localizedDescription)
             }
         }
         ids.append(id)

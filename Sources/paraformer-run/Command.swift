@@ -9,6 +9,9 @@ import ParaformerDataSet
 struct Main {
     static func main() {
         let command = ParaformerRun.parseOrExit()
+        // A file size limit (`ulimit -f`) then fails the write (EFBIG), which is reported with
+        // the file's path like a full disk, rather than killing the process with a core dump.
+        signal(SIGXFSZ, SIG_IGN)
         // OpenBLAS reads its kernel choice only at load: restart with the preferred one.
         BLASKernel.reexecWithPreferredKernel(workload: command.streaming.streaming ? .streaming : .offline)
         do {
@@ -66,7 +69,7 @@ struct ParaformerRun: ParsableCommand {
     func run() throws {
         if args.blasProbe {
             BLAS.setThreads(1)
-            print(String(format: "%@ %.2f", BLAS.coreName, BLASKernel.measureEncoderGemm()))
+            emit(String(format: "%@ %.2f", BLAS.coreName, BLASKernel.measureEncoderGemm()))
             return
         }
         if args.calibrateBlas {
@@ -169,7 +172,7 @@ struct ParaformerRun: ParsableCommand {
                 switch r {
                 case .success(let r):
                     // FunASR's result has a timestamp for Paraformer and SeACo, text only for Contextual.
-                    print(args.json ? jsonLine(key: key, r, streaming: !recognizer.reportsTimestamps) : plainLine(key: key, r))
+                    emit(args.json ? jsonLine(key: key, r, streaming: !recognizer.reportsTimestamps) : plainLine(key: key, r))
                     if args.timings { printError(timingLine(key: key, r)) }
                 case .failure(let error):
                     printError("error: \(path): \(error)")
@@ -216,5 +219,5 @@ func calibrateBLAS() throws {
     let file = BLASKernel.calibrationFile
     try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
     try (best.name + "\n").write(to: file, atomically: true, encoding: .utf8)
-    print("fastest: \(best.name) (\(String(format: "%.1f", best.gflops)) GFLOP/s); saved to \(file.path)")
+    emit("fastest: \(best.name) (\(String(format: "%.1f", best.gflops)) GFLOP/s); saved to \(file.path)")
 }

@@ -114,7 +114,7 @@ func runDataSet(
             printError("Merged \(output.count) utterances from \(args.merge.count) shard(s) into \(output.directory.path).")
             let report = try reference.map { try output.writeErrorRate(referenceFile: $0, unit: unit) }
             if let report { printErrorRate(report) }
-            if json { print(summaryJSON(utterances: output.count, summary: nil, report: report)) }
+            if json { emit(summaryJSON(utterances: output.count, summary: nil, report: report)) }
             if let scp, output.count < scp.entries.count {
                 printError("warning: \(scp.entries.count - output.count) utterance(s) of wav.scp are in no shard output (failed or not decoded).")
                 return 1
@@ -195,7 +195,7 @@ func runDataSet(
             + String(format: "; %.1f s of audio in %.1f s, RTF %.4f", summary.audioSeconds,
                 summary.wallSeconds, summary.realTimeFactor))
     if let report { printErrorRate(report) }
-    if json { print(summaryJSON(utterances: entries.count, summary: summary, report: report)) }
+    if json { emit(summaryJSON(utterances: entries.count, summary: summary, report: report)) }
     return summary.failures.isEmpty && scp.problems.isEmpty ? 0 : 1
 }
 
@@ -211,7 +211,12 @@ private func writeFailures(_ failures: [DataSetSummary.Failure], to url: URL) {
         return
     }
     let text = failures.map { "\($0.id)\t\($0.path)\t\($0.message)\n" }.joined()
-    try? Data(text.utf8).write(to: url, options: .atomic)
+    do {
+        try Data(text.utf8).write(to: url, options: .atomic)
+    } catch {
+        // The failures were reported on standard error as they happened; the list is a copy.
+        printError("error: cannot write the list of failed utterances to \(url.path): \(error.localizedDescription)")
+    }
 }
 
 private func summaryJSON(utterances: Int, summary: DataSetSummary?, report: ErrorRateReport?) -> String {
@@ -264,7 +269,7 @@ private final class ProgressBar: Sendable {
             var line = "[\(bar)] \(finished)/\(p.total)"
             if p.failed > 0 { line += " (\(p.failed) failed)" }
             line += String(format: "  %.1f utt/s  RTF %.4f  ETA %d:%02d", rate, p.realTimeFactor, eta / 60, eta % 60)
-            FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+            writeStandardError("\r\u{1B}[K" + line)
             state.shown = true
         }
     }
@@ -272,14 +277,14 @@ private final class ProgressBar: Sendable {
     /// Prints a message line without garbling the bar.
     func printAbove(_ message: String) {
         state.withLock { state in
-            if enabled && state.shown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            if enabled && state.shown { writeStandardError("\r\u{1B}[K") }
             printError(message)
         }
     }
 
     func finish() {
         state.withLock { state in
-            if enabled && state.shown { FileHandle.standardError.write(Data("\n".utf8)) }
+            if enabled && state.shown { writeStandardError("\n") }
             state.shown = false
         }
     }

@@ -37,7 +37,7 @@ func runMFCCA(_ args: Arguments, model: String) throws -> Int {
         let key = utteranceKey(path)
         do {
             let r = try recognizer.transcribe(file: URL(fileURLWithPath: path), search: search)
-            print(args.json ? "{\"key\":\(jsonString(key)),\"text\":\(jsonString(r.text))}" : "\(key)\t\(r.text)")
+            emit(args.json ? "{\"key\":\(jsonString(key)),\"text\":\(jsonString(r.text))}" : "\(key)\t\(r.text)")
             if args.timings {
                 let t = r.timings
                 printError(String(

@@ -60,7 +60,50 @@ func formatSeconds(_ d: Duration) -> String {
     String(format: "%.3f s", d.secondsValue)
 }
 
-/// Writes a line to standard error.
+/// Writes a line to standard error. A failed write is ignored (there is nowhere left to report
+/// it); Foundation's `FileHandle.write(_:)` would trap on it (`2>/dev/full`).
 func printError(_ message: String) {
-    FileHandle.standardError.write((message + "\n").data(using: .utf8)!)
+    writeStandardError(message + "\n")
+}
+
+/// Writes `text` to standard error as it is (progress bar redraws), ignoring failures.
+func writeStandardError(_ text: String) {
+    _ = writeAll(STDERR_FILENO, text)
+}
+
+/// Writes results to standard output, each call straight to the file descriptor (no
+/// buffer), so that a reader sees every line as its file finishes and
+/// `paraformer-run ... | head -1` ends the run at the next result. A failed write ends the
+/// process, as nothing written after it would arrive:
+/// - a closed pipe (EPIPE, the reader is gone): quietly, with status 141 (as if SIGPIPE had
+///   ended it, the shell's usual status for `| head`);
+/// - anything else (a full disk: ENOSPC, `> /dev/full`; an I/O error): an error naming where
+///   standard output goes, status 2, so that no result is lost silently.
+func emit(_ text: String, terminator: String = "\n") {
+    let code = writeAll(STDOUT_FILENO, text + terminator)
+    if code != 0 { standardOutputFailed(code) }
+}
+
+/// write(2) until every byte is out; 0, or the errno of the failed write.
+private func writeAll(_ fd: Int32, _ text: String) -> Int32 {
+    let bytes = Array(text.utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            return errno
+        }
+        offset += n
+    }
+    return 0
+}
+
+/// Ends the process after a failed write to standard output (see `emit`).
+func standardOutputFailed(_ code: Int32) -> Never {
+    if code == EPIPE { exit(141) }
+    let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/1")) ?? "standard output"
+    let reason = String(cString: strerror(code))
+    printError("error: cannot write the results to \(target): \(reason)")
+    exit(2)
 }

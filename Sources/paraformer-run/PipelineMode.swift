@@ -68,7 +68,7 @@ func runVAD(model: String, files: [String], options: VADOptions, timings: Bool) 
             let cpu = PipelineTimings.threadCPUTime() - c0
             let seconds = (clock.now - t0).secondsValue
             let value = segments.map { "[\($0.startMs),\($0.endMs)]" }.joined(separator: ",")
-            print("{\"key\":\(jsonString(utteranceKey(path))),\"value\":[\(value)]}")
+            emit("{\"key\":\(jsonString(utteranceKey(path))),\"value\":[\(value)]}")
             if timings {
                 printError(String(format: "%@: audio %.2f s, VAD %.1f ms wall, %.1f ms CPU: %.0fx real time (CPU)", utteranceKey(path),
                                   audio.duration, seconds * 1000, cpu * 1000, audio.duration / max(cpu, 1e-9)))
@@ -111,10 +111,10 @@ func runPipeline(args: Arguments, model: String, pipeline p: PipelineArguments, 
             })
             vadFree = (clock.now - t0).secondsValue
             switch format {
-            case .text: print("\(key)\t\(result.text)")
-            case .json: print(pipelineJSONLine(key: key, result, sentenceInfo: p.sentenceInfo))
-            case .srt: print(subtitles(result.sentences, vtt: false), terminator: "")
-            case .vtt: print(subtitles(result.sentences, vtt: true), terminator: "")
+            case .text: emit("\(key)\t\(result.text)")
+            case .json: emit(pipelineJSONLine(key: key, result, sentenceInfo: p.sentenceInfo))
+            case .srt: emit(subtitles(result.sentences, vtt: false), terminator: "")
+            case .vtt: emit(subtitles(result.sentences, vtt: true), terminator: "")
             }
             if args.timings {
                 let t = result.timings

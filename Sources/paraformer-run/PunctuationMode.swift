@@ -81,5 +81,5 @@ func runPunctuation(_ p: PunctuationArguments, model: String?, threads: Int, jso
 
 /// One line on standard output, unbuffered (each input line is answered at once).
 private func writeLine(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    emit(line)
 }

@@ -91,7 +91,7 @@ func runStreaming(_ s: StreamingArguments, recognizer: Recognizer, files: [Strin
             let t0 = clock.now
             let result = try stream.finish()
             latencies.append((clock.now - t0).secondsValue)
-            print(json ? jsonLine(key: key, result, streaming: true) : plainLine(key: key, result))
+            emit(json ? jsonLine(key: key, result, streaming: true) : plainLine(key: key, result))
             if s.realtime && !latencies.isEmpty {
                 let sorted = latencies.sorted()
                 let chunkSeconds = Double(options.chunkSize[1]) * 0.06

@@ -24,7 +24,7 @@ func runUniASR(_ args: Arguments, model: String, options: RecognizerOptions) thr
         let key = utteranceKey(path)
         do {
             let r = try recognizer.transcribe(.file(URL(fileURLWithPath: path)), decodingMode: args.decodingMode)
-            print(args.json ? jsonLine(key: key, r, streaming: true) : plainLine(key: key, r))
+            emit(args.json ? jsonLine(key: key, r, streaming: true) : plainLine(key: key, r))
             if args.timings { printError(timingLine(key: key, r)) }
         } catch {
             printError("error: \(path): \(error)")

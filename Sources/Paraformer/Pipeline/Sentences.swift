@@ -20,6 +20,7 @@ extension PipelineResult {
     /// empty ones dropped, joined with "" between two CJK characters (U+3400–U+9FFF) and " "
     /// otherwise. This is the punctuation model's input.
     public static func joinForPunctuation(_ texts: [String]) -> String {
+        // A constant, valid pattern: cannot throw.
         let tag = try! NSRegularExpression(pattern: "<\\|[^|]*\\|>")
         func isCJK(_ c: Character) -> Bool {
             guard let u = c.unicodeScalars.first, c.unicodeScalars.count == 1 else { return false }
@@ -32,6 +33,7 @@ extension PipelineResult {
         }.filter { !$0.isEmpty }
         guard var joined = cleaned.first else { return "" }
         for text in cleaned.dropFirst() {
+            // Both non-empty: empty texts were filtered out above.
             let glue = isCJK(joined.last!) && isCJK(text.first!)
             joined += (glue ? "" : " ") + text
         }

@@ -195,7 +195,13 @@ public struct FSMNVADConfiguration: Sendable, Equatable {
         noiseFrameNumUsedForSnr = try int(.noiseFrameNumUsedForSnr)
         decibelThres = try double(.decibelThres)
         speechNoiseThres = try double(.speechNoiseThres)
-        silPdfIds = try numbers(.silPdfIds).map { Int($0) }
+        // Whole, in range before the conversion (Int(1e30) would trap); validate() bounds them
+        // by output_dim.
+        let silIds = try numbers(.silPdfIds)
+        guard silIds.allSatisfy({ $0 >= 0 && $0 <= 1e9 && $0 == $0.rounded() }) else {
+            throw ParaformerError.invalidMetadata(key: FSMNVADKey.silPdfIds.rawValue, reason: "not an array of class ids")
+        }
+        silPdfIds = silIds.map { Int($0) }
         frameInMs = try int(.frameInMs)
         vadFrameLengthMs = try int(.vadFrameLengthMs)
         try validate()
@@ -215,7 +221,8 @@ public struct FSMNVADConfiguration: Sendable, Equatable {
         try check(lstride >= 1 && lstride <= 64, .lstride, "\(lstride) is out of range")
         try check(sampleRate >= 1000 && sampleRate <= 384_000, .sampleRate, "\(sampleRate) Hz is out of range")
         try check(nMels > 3 && nMels <= 512, .nMels, "\(nMels) is out of range")
-        try check(frameShiftMs >= 1 && frameLengthMs >= frameShiftMs && frameLengthMs <= 1000, .frameLengthMs, "out of range")
+        try check(frameShiftMs >= 1 && frameShiftMs <= 1000, .frameShiftMs, "\(frameShiftMs) is out of range")
+        try check(frameLengthMs >= frameShiftMs && frameLengthMs <= 1000, .frameLengthMs, "\(frameLengthMs) is out of range")
         try check(lfrM >= 1 && lfrM <= 32, .lfrM, "\(lfrM) is out of range")
         try check(lfrN == 1, .lfrN, "\(lfrN): the detector needs one feature frame per fbank frame (lfr_n 1)")
         try check(inputDim == nMels * lfrM, .inputDim, "\(inputDim) is not n_mels · lfr_m = \(nMels * lfrM)")
@@ -227,10 +234,12 @@ public struct FSMNVADConfiguration: Sendable, Equatable {
         try check(frameShiftSamples >= 1, .frameInMs, "less than one sample per frame")
         try check(detectMode == 0 || detectMode == 1, .detectMode, "\(detectMode) is not 0 or 1")
         try check(windowSizeMs >= frameInMs && windowSizeMs <= 100_000, .windowSizeMs, "\(windowSizeMs) is out of range")
-        try check(silToSpeechTimeThres >= 0 && speechToSilTimeThres >= 0, .silToSpeechTimeThres, "must not be negative")
+        try check(silToSpeechTimeThres >= 0, .silToSpeechTimeThres, "must not be negative")
+        try check(speechToSilTimeThres >= 0, .speechToSilTimeThres, "must not be negative")
         try check(maxEndSilenceTime >= 0 && maxEndSilenceTime <= 10_000_000, .maxEndSilenceTime, "out of range")
         try check(maxSingleSegmentTime >= frameInMs && maxSingleSegmentTime <= 100_000_000, .maxSingleSegmentTime, "out of range")
-        try check(lookbackTimeStartPoint >= 0 && lookaheadTimeEndPoint >= 0, .lookbackTimeStartPoint, "must not be negative")
+        try check(lookbackTimeStartPoint >= 0, .lookbackTimeStartPoint, "must not be negative")
+        try check(lookaheadTimeEndPoint >= 0, .lookaheadTimeEndPoint, "must not be negative")
         try check(noiseFrameNumUsedForSnr >= 1, .noiseFrameNumUsedForSnr, "must be positive")
         try check(!silPdfIds.isEmpty && silPdfIds.allSatisfy { $0 >= 0 && $0 < outputDim }, .silPdfIds,
                   "must name at least one of the \(outputDim) output classes")

@@ -199,8 +199,10 @@ package final class FSMNVADSession {
         let audio = pending.isEmpty ? samples : pending + samples
         // FunASR returns at once from a call without new samples, even a final one, and so
         // never flushes the stream; here a final call always flushes (and an empty stream
-        // has nothing to flush).
-        if audio.isEmpty { return ([], []) }
+        // has nothing to flush). A final call without samples after samples that filled whole
+        // chunks still runs one empty final piece: the frontend's held frames and an open
+        // segment are flushed (issue #16, found by Fuzz/FuzzStream).
+        if audio.isEmpty && !(isFinal && sampleCount > 0) { return ([], []) }
         let pieces = audio.count / stride + (isFinal ? 1 : 0)
         var events: [VADEvent] = []
         var segments: [SpeechSegment] = []

@@ -55,10 +55,14 @@ package final class SeacoParaformerModel: HotwordNetwork, Sendable {
         base = try ParaformerModel(file: file, hparams: hp, store: store, decoder: hp.decoder)
         let upsample = try meta.int("seaco.predictor.upsample_times")
         try meta.check(upsample >= 1 && upsample <= 64, "seaco.predictor.upsample_times", "out of range")
+        // The second (timestamp) CIF's constants, in the first one's ranges (ParaformerConfig):
+        // a NaN or infinite value would reach the fire loop's Float → Int conversions.
+        let smooth2 = try meta.float("seaco.predictor.smooth_factor2", default: 1)
+        try meta.check(smooth2.isFinite && smooth2 > 0 && smooth2 <= 10, "seaco.predictor.smooth_factor2", "\(smooth2) is not in (0, 10]")
+        let noise2 = try meta.float("seaco.predictor.noise_threshold2", default: 0)
+        try meta.check(noise2.isFinite && abs(noise2) <= 10, "seaco.predictor.noise_threshold2", "\(noise2) is not in [-10, 10]")
         timestampHead = try BiCifTimestampHead(
-            store, dim: d, upsample: upsample,
-            smoothFactor: try meta.float("seaco.predictor.smooth_factor2", default: 1),
-            noiseThreshold: try meta.float("seaco.predictor.noise_threshold2", default: 0))
+            store, dim: d, upsample: upsample, smoothFactor: smooth2, noiseThreshold: noise2)
         let layers = try meta.int("seaco.bias_encoder.num_layers", default: 2)
         try meta.check(layers >= 1 && layers <= 8, "seaco.bias_encoder.num_layers", "out of range")
         biasEncoder = BiasEncoder(
@@ -94,6 +98,7 @@ package final class SeacoParaformerModel: HotwordNetwork, Sendable {
         seacoAfterNorm = try LayerNorm(store, "seaco_decoder.after_norm", dim: d)
         hotwordOutput = try Linear(store, "hotword_output_layer", in: d, out: hp.vocabSize)
         noBiasId = try meta.int("seaco.no_bias_id")
+        try meta.check(noBiasId >= 0 && noBiasId < hp.vocabSize, "seaco.no_bias_id", "\(noBiasId) is not a token id (vocabulary \(hp.vocabSize))")
         asfFilter = try meta.int("seaco.asf_filter", default: 50)
         try meta.check(asfFilter >= 1, "seaco.asf_filter", "must be positive")
         try store.checkAllUsed()

@@ -34,6 +34,8 @@ package struct Conv2D: Sendable {
 
     /// From tensors: weight [Cout, Cin, kh, kw] (any 4-D view), bias [Cout].
     package init(weight w: Tensor, bias b: Tensor, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)) {
+        // Internal invariant: callers (tests, the WeightStore init above) pass tensors whose
+        // shapes the store already checked; no file value reaches this unchecked.
         precondition(w.shape.rank == 4 && b.count == w.shape[0], "Conv2D: weight [Cout, Cin, kh, kw], bias [Cout]")
         (outChannels, inChannels) = (w.shape[0], w.shape[1])
         kernel = (w.shape[2], w.shape[3])
@@ -49,6 +51,8 @@ package struct Conv2D: Sendable {
 
     /// x [Cin, H, W] → [Cout, Ho, Wo].
     package func callAsFunction(_ x: Tensor, height: Int, width: Int, _ ws: Workspace) -> Tensor {
+        // Internal invariant: the encoder passes its own [Cin, H, W] activations with the H and
+        // W it computed them with (MFCCAEncoder), never sizes read from a file or a caller.
         precondition(x.count == inChannels * height * width, "Conv2D: input size")
         let (ho, wo) = outputSize(height: height, width: width)
         let out = ws.tensor([outChannels, ho * wo])  // [Cout, Ho·Wo]

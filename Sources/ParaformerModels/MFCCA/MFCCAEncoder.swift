@@ -152,6 +152,7 @@ package struct MFCCABlock: Sendable {
         crossK(y, into: k.slice(context * channels..<(context + frames) * channels))
         crossV(y, into: v.slice(context * channels..<(context + frames) * channels))
         let edge = Array(0..<(context * channels)) + Array(((context + frames) * channels)..<padded)
+        // The biases exist: Linear(w, …) binds `.bias` (required, [D]) unless told `bias: false`.
         for r in edge {
             k.row(r).update(from: crossK.bias!.data, count: d)
             v.row(r).update(from: crossV.bias!.data, count: d)

@@ -23,6 +23,7 @@ package struct OverlapChunks: Sendable, Equatable {
     package let shift: Int
 
     package init(frames: Int, chunk: Int, stride: Int, padLeft: Int, shift: Int) {
+        // Cannot fire from a file: UniASRConfig checks stride ≥ 1, pad_left ≥ 0, stride + pad_left ≤ chunk_size.
         precondition(frames >= 0 && stride >= 1 && padLeft >= 0 && stride + padLeft <= chunk && shift >= 0)
         self.frames = frames
         self.chunk = chunk
