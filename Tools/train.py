@@ -11,9 +11,14 @@ Steps:
      CMVN) over every corpus split, cached in --cache/feats_<split>.pt (fp16);
   2. am.mvn: mean and 1/std over all training LFR frames (Kaldi nnet text, as FunASR ships);
   3. tokens.json: ["<blank>", "<s>", "</s>", vocabulary characters..., "<unk>"];
-  4. training: Adam, linear warm-up then inverse-sqrt decay, length-bucketed batches,
-     wall-clock budget; the model directory is written every few minutes (so a usable
+  4. training: Adam, linear warm-up then inverse-sqrt decay (optionally a cosine anneal over
+     the last part of the budget), length-bucketed batches, a budget of optimizer steps
+     (`max_steps`; seeded batch order and torch RNG, one thread: a rerun gives the same
+     model); the model directory is written every `save_every_steps` steps (so a usable
      model always exists) with greedy CER on the validation split logged.
+
+Fine-tuning (issue #17): --init a model.pt and --cmvn its am.mvn (the normalisation the
+weights were trained with is kept, not recomputed from the new corpus).
 
 Usage:
   train.py --config Tools/train_offline.yaml --corpus /work/cache/corpus --out /work/cache/models/offline
@@ -31,6 +36,8 @@ import numpy as np
 import soundfile as sf
 import torch
 import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 torch.set_flush_denormal(True)  # measured up to 9x faster steps on this CPU
 
@@ -78,7 +85,7 @@ def extract_features(corpus, split, cache):
 
 def write_am_mvn(path, mean, istd):
     def vec(v):
-        return "[ " + " ".join(f"{x:.8g}" for x in v) + " ]"
+        return "[ " + " ".join(f"{x:.9g}" for x in v) + " ]"  # float32 round trip
     d = len(mean)
     with open(path, "w") as f:
         f.write("<Nnet>\n")
@@ -190,11 +197,13 @@ def main():
     ap.add_argument("--cache", default="/work/cache/feats")
     ap.add_argument("--out", required=True)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--max-minutes", type=float, default=None)
+    ap.add_argument("--max-steps", type=int, default=None, help="optimizer steps (the budget)")
+    ap.add_argument("--cmvn", default=None, help="am.mvn to keep (fine-tuning) instead of computing one")
+    ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--peak-lr", type=float, default=None)
     ap.add_argument("--warmup-steps", type=int, default=None)
     ap.add_argument("--anneal-start", type=float, default=None,
-                    help="fraction of the wall-clock budget after which the LR follows a cosine "
+                    help="fraction of the step budget after which the LR follows a cosine "
                          "down to 2%% at the end (1.0: never)")
     ap.add_argument("--features-only", action="store_true")
     ap.add_argument("--init", default=None,
@@ -205,8 +214,10 @@ def main():
 
     conf = yaml.safe_load(open(args.config))
     tc = conf["train"]
-    if args.max_minutes is not None:
-        tc["max_minutes"] = args.max_minutes
+    if args.max_steps is not None:
+        tc["max_steps"] = args.max_steps
+    if args.seed is not None:
+        tc["seed"] = args.seed
     if args.peak_lr is not None:
         tc["peak_lr"] = args.peak_lr
     if args.warmup_steps is not None:
@@ -226,7 +237,11 @@ def main():
 
     # CMVN over all training LFR frames
     mvn_path = os.path.join(args.cache, "mvn.npy")
-    if os.path.exists(mvn_path):
+    if args.cmvn:
+        import funasr_oracle as fo
+        shift, scale = fo.load_cmvn(args.cmvn)
+        mean, istd = -np.asarray(shift, dtype=np.float64), np.asarray(scale, dtype=np.float64)
+    elif os.path.exists(mvn_path):
         mean, istd = np.load(mvn_path)
     else:
         s = torch.zeros(560, dtype=torch.float64)
@@ -261,14 +276,13 @@ def main():
     def lr_at(step):
         lr = tc["peak_lr"] * min(step / warm, math.sqrt(warm / step))
         if anneal_start < 1.0:
-            frac = (time.time() - t0) / 60 / tc["max_minutes"]
+            frac = step / tc["max_steps"]
             p = min(max((frac - anneal_start) / (1.0 - anneal_start), 0.0), 1.0)
             lr *= 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * p))
         return lr
 
     lengths = [f.shape[0] for f in train["feats"]]
     t0 = time.time()
-    last_save = t0
     step = 0
     model.train()
     done = False
@@ -298,13 +312,12 @@ def main():
                     f"({(time.time()-t0)/60:.1f} min)")
                 run = {k: 0.0 if k != "n" else 0 for k in run}
             elapsed = (time.time() - t0) / 60
-            if elapsed >= tc["max_minutes"]:
+            if step >= tc["max_steps"]:
                 done = True
                 break
-            if time.time() - last_save >= tc["save_every_min"] * 60:
+            if step % tc["save_every_steps"] == 0:
                 cer = greedy_cer(model, valid, mvn, tok2id, tokens)
                 save_model_dir(args.out, conf, model, tokens, mean, istd)
-                last_save = time.time()
                 info["log"].append({"step": step, "epoch": epoch, "minutes": round(elapsed, 2), "valid_cer": round(cer, 3)})
                 log(f"saved {args.out} at step {step}, valid greedy CER {cer:.2f}%")
         if done:
