@@ -112,7 +112,12 @@ def build_model(conf, vocab_size):
     return model_class(**kw)
 
 
-def make_batches(lengths, batch_frames, rng):
+def make_batches(lengths, batch_frames, rng, empty=()):
+    """Length-bucketed batches of <= batch_frames padded frames. Utterances with an empty
+    transcript (non-speech clips) are bucketed with the rest by length and put first in their
+    batch (FunASR's cif_v1 fails when the last item of a batch has no CIF fire); a batch
+    without any text is dropped."""
+    empty = set(empty)
     order = sorted(range(len(lengths)), key=lambda i: lengths[i] + rng.random())
     batches, cur, cur_max = [], [], 0
     for i in order:
@@ -124,6 +129,8 @@ def make_batches(lengths, batch_frames, rng):
         cur_max = m
     if cur:
         batches.append(cur)
+    batches = [[i for i in b if i in empty] + [i for i in b if i not in empty] for b in batches]
+    batches = [b for b in batches if any(i not in empty for i in b)]
     rng.shuffle(batches)
     return batches
 
@@ -198,6 +205,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-steps", type=int, default=None, help="optimizer steps (the budget)")
+    ap.add_argument("--stop-step", type=int, default=None,
+                    help="stop (and save) after this many steps; the LR schedule still spans max_steps")
     ap.add_argument("--cmvn", default=None, help="am.mvn to keep (fine-tuning) instead of computing one")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--peak-lr", type=float, default=None)
@@ -282,13 +291,15 @@ def main():
         return lr
 
     lengths = [f.shape[0] for f in train["feats"]]
+    empty = [i for i, t in enumerate(train["text"]) if not t.strip()]
+    log(f"{len(empty)} training utterances with an empty transcript (non-speech)")
     t0 = time.time()
     step = 0
     model.train()
     done = False
     info = {"params": nparams, "vocab": len(tokens), "log": []}
     for epoch in range(1, tc["max_epochs"] + 1):
-        batches = make_batches(lengths, tc["batch_frames"], rng)
+        batches = make_batches(lengths, tc["batch_frames"], rng, empty)
         run = {"loss": 0.0, "att": 0.0, "pre": 0.0, "acc": 0.0, "n": 0}
         for b in batches:
             step += 1
@@ -312,7 +323,7 @@ def main():
                     f"({(time.time()-t0)/60:.1f} min)")
                 run = {k: 0.0 if k != "n" else 0 for k in run}
             elapsed = (time.time() - t0) / 60
-            if step >= tc["max_steps"]:
+            if step >= min(tc["max_steps"], args.stop_step or tc["max_steps"]):
                 done = True
                 break
             if step % tc["save_every_steps"] == 0:

@@ -4,7 +4,10 @@
 Issue #17. FunASR ships no training loop for its VAD (its forward is the detector), so this
 trains the encoder `FSMN` network itself, the one FsmnVADStreaming builds from config.yaml,
 as a two-class frame classifier: output 0 = silence/noise (the detector's `sil_pdf_ids [0]`),
-1 = speech; cross-entropy on the logits (the softmax is FunASR's own, at inference).
+1 = speech; cross-entropy on the logits (the softmax is FunASR's own, at inference). After
+training the output layer is scaled by --out-scale (a temperature, 0.6): FunASR's detector takes
+math.log(1 - p_sil) and raises on p_sil == 1.0, which a float32 softmax gives once the
+silence margin passes about 17 (trained margins reach 20 on digital silence; after scaling 12).
 
 Data (all deterministic from --seed):
   - speech: the augmented corpus (Tools/corpus/synth_corpus.py --augment), first --utts
@@ -55,9 +58,9 @@ def colored(n, kind, rng):
     return sc.colored_noise(n, kind, rng)
 
 
-def nonspeech_clip(rng):
-    """1..8 s of audio without speech, float64 in [-1, 1], and its kind."""
-    n = int(rng.uniform(1.0, 8.0) * SR)
+def nonspeech_clip(rng, lo=1.0, hi=8.0):
+    """lo..hi s of audio without speech, float64 in [-1, 1], and its kind."""
+    n = int(rng.uniform(lo, hi) * SR)
     kind = ["zero", "noise", "tone", "music", "clicks", "mix"][rng.integers(6)]
     x = np.zeros(n)
     t = np.arange(n) / SR
@@ -181,6 +184,10 @@ def main():
     ap.add_argument("--batch", type=int, default=24)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=20261201)
+    ap.add_argument("--out-scale", type=float, default=0.6,
+                    help="temperature: out_linear2's weight and bias are multiplied by this after training, "
+                         "so that the silence margin stays far below 17 (FunASR takes math.log(1 - p_sil) "
+                         "in float64 of a float32 p_sil and fails when p_sil rounds to 1.0)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(a.seed)
@@ -235,6 +242,10 @@ def main():
             log(f"step {step} lr {lr:.2e} loss {float(loss):.4f} valid frame acc {acc:.2f}% "
                 f"({(time.time() - t0) / 60:.1f} min)")
     model.encoder.use_softmax = True
+    with torch.no_grad():
+        model.encoder.out_linear2.linear.weight.mul_(a.out_scale)
+        model.encoder.out_linear2.linear.bias.mul_(a.out_scale)
+    info["out_scale"] = a.out_scale
     import yaml
     with open(os.path.join(a.out, "config.yaml"), "w") as f:
         yaml.safe_dump(config(), f, sort_keys=False, allow_unicode=True)
