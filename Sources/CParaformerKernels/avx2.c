@@ -32,12 +32,12 @@ PK_AVX2_INLINE float hsum8(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-/// Eight codes as int32: round(x · inv) + zero clamped to [0, 127] (the portable arithmetic).
+/// Eight codes as int32: round(x · inv) + zero clamped to [1, 255] (the portable arithmetic).
 PK_AVX2_INLINE __m256i codes8(const float *x, __m256 off, __m256 inv, __m256i zero) {
     __m256 t = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x), off), inv);
     t = _mm256_min_ps(_mm256_max_ps(t, _mm256_set1_ps(-256.0f)), _mm256_set1_ps(256.0f));
     __m256i v = _mm256_add_epi32(_mm256_cvtps_epi32(t), zero);
-    return _mm256_min_epi32(_mm256_max_epi32(v, _mm256_setzero_si256()), _mm256_set1_epi32(127));
+    return _mm256_min_epi32(_mm256_max_epi32(v, _mm256_set1_epi32(1)), _mm256_set1_epi32(255));
 }
 
 PK_AVX2 void pk_quantize_rows_avx2(
@@ -78,21 +78,24 @@ PK_AVX2 void pk_quantize_rows_avx2(
 
 // MARK: - Product
 
-/// MR rows × 16 columns of int32 sums over all K for one panel: per group of 4, each row's 4
-/// codes are broadcast and multiplied with the panel's 64 bytes by `vpmaddubsw` (u8 · s8 pairs
-/// summed to int16; no saturation with 7-bit codes and |w| ≤ 127), then `vpmaddwd` by 1 sums
-/// the pairs to int32.
+/// MR rows × 16 columns of int32 sums Σ_k s·w over all K for one panel, s = code − 128 in
+/// [-127, 127]: per group of 4, each row's 4 codes are broadcast, turned into s (xor 0x80),
+/// and `vpmaddubsw` multiplies |s| (u8 ≤ 127) with sign(s)·w (s8), two products summed to
+/// int16 without saturation (2 · 127 · 127 = 32258); `vpmaddwd` by 1 sums the pairs to int32.
+/// (A code up to 255 times w would saturate `vpmaddubsw`: hence the sign trick.)
 PK_AVX2_INLINE void kernel_avx2(
     const uint8_t *q, int ldq, const int8_t *panel, int groups, int mr, __m256i acc[4][2]) {
     const __m256i ones = _mm256_set1_epi16(1);
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
     for (int i = 0; i < 4; i++) acc[i][0] = acc[i][1] = _mm256_setzero_si256();
     for (int g = 0; g < groups; g++) {
         __m256i w0 = _mm256_loadu_si256((const __m256i *)(panel + 64 * g));
         __m256i w1 = _mm256_loadu_si256((const __m256i *)(panel + 64 * g + 32));
         for (int i = 0; i < mr; i++) {
-            __m256i x = _mm256_set1_epi32(pk_load_i32(q + (size_t)i * ldq + 4 * g));
-            __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(x, w0), ones);
-            __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(x, w1), ones);
+            __m256i x = _mm256_xor_si256(_mm256_set1_epi32(pk_load_i32(q + (size_t)i * ldq + 4 * g)), flip);
+            __m256i xa = _mm256_abs_epi8(x);
+            __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(xa, _mm256_sign_epi8(w0, x)), ones);
+            __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(xa, _mm256_sign_epi8(w1, x)), ones);
             acc[i][0] = _mm256_add_epi32(acc[i][0], p0);
             acc[i][1] = _mm256_add_epi32(acc[i][1], p1);
         }
@@ -124,6 +127,14 @@ PK_AVX2_INLINE void epilogue8(const pk_gemm_args *a, int r, int n, __m256i acc) 
 PK_AVX2_INLINE void tile_avx2(const pk_gemm_args *a, const int8_t *panel, int groups, int r0, int mr, int n0, int nc) {
     __m256i acc[4][2];
     kernel_avx2(a->q + (size_t)r0 * a->ldq, a->ldq, panel, groups, mr, acc);
+    // Σ s·w + 128 · Σ w = Σ code·w, the sums every variant hands to the epilogue (padding
+    // codes are 0 → s = −128, but their weights are 0).
+    __m256i c0 = _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(a->colsum + n0)), 7);
+    __m256i c1 = _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(a->colsum + n0 + 8)), 7);
+    for (int i = 0; i < mr; i++) {
+        acc[i][0] = _mm256_add_epi32(acc[i][0], c0);
+        acc[i][1] = _mm256_add_epi32(acc[i][1], c1);
+    }
     if (nc == PK_NR) {
         for (int i = 0; i < mr; i++) {
             epilogue8(a, r0 + i, n0, acc[i][0]);

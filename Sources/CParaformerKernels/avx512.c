@@ -12,12 +12,12 @@
 
 // MARK: - Activation quantisation
 
-/// Sixteen codes: round(x · inv) + zero clamped to [0, 127] (the portable arithmetic).
+/// Sixteen codes: round(x · inv) + zero clamped to [1, 255] (the portable arithmetic).
 PK_AVX512_INLINE __m128i codes16(const float *x, __m512 off, __m512 inv, __m512i zero) {
     __m512 t = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x), off), inv);
     t = _mm512_min_ps(_mm512_max_ps(t, _mm512_set1_ps(-256.0f)), _mm512_set1_ps(256.0f));
     __m512i v = _mm512_add_epi32(_mm512_cvtps_epi32(t), zero);
-    v = _mm512_min_epi32(_mm512_max_epi32(v, _mm512_setzero_si512()), _mm512_set1_epi32(127));
+    v = _mm512_min_epi32(_mm512_max_epi32(v, _mm512_set1_epi32(1)), _mm512_set1_epi32(255));
     return _mm512_cvtepi32_epi8(v);
 }
 

@@ -35,17 +35,96 @@ const char *pk_variant_name(int variant) {
     }
 }
 
+// MARK: - Self-check at first use
+
+/// Runs `variant` once on small odd shapes against the portable code: the int8 products
+/// (with the quantisation) and the fp32 packed product must match bit for bit, softmax and
+/// LayerNorm to 1e-5. A variant that fails (a kernel never run on this CPU family, a
+/// compiler or CPU erratum) is not used: the engine falls back to the next one rather than
+/// computing wrong results. Costs well under a millisecond, once per process.
+static int self_check(int variant) {
+    enum { M = 7, N = 37, K = 70 };
+    static const int flags[3] = {0, PK_RELU, PK_ACCUMULATE};
+    float x[M * K], w[N * K], bias[N], wscale[N];
+    int8_t wq[N * K];
+    unsigned int st = 12345u;
+    for (int i = 0; i < M * K; i++) { st = st * 1664525u + 1013904223u; x[i] = (float)((int)(st >> 9) % 2001 - 1000) / 250.0f; }
+    for (int i = 0; i < N * K; i++) {
+        st = st * 1664525u + 1013904223u;
+        w[i] = (float)((int)(st >> 9) % 2001 - 1000) / 1000.0f;
+        wq[i] = (int8_t)((int)(st >> 11) % 255 - 127);
+    }
+    for (int i = 0; i < N; i++) { bias[i] = 0.01f * (float)(i - 18); wscale[i] = 0.001f * (float)(i + 1); }
+    int ok = 1;
+    // int8: quantisation + product
+    int8_t packed[((N + PK_NR - 1) / PK_NR) * ((K + PK_KG - 1) / PK_KG) * PK_NR * PK_KG];
+    int32_t sums[(N + PK_NR - 1) / PK_NR * PK_NR];
+    pk_s8_pack(wq, N, K, packed);
+    pk_s8_column_sums(packed, N, K, sums);
+    enum { LDQ = (K + 63) / 64 * 64 };
+    uint8_t q0[M * LDQ], q1[M * LDQ];
+    float s0[M], s1[M], o0[M], o1[M];
+    int32_t z0[M], z1[M];
+    memset(q0, 0, sizeof(q0));
+    memset(q1, 0, sizeof(q1));
+    pk_quantize_rows(PK_VARIANT_PORTABLE, x, M, K, K, q0, LDQ, s0, z0, o0);
+    pk_quantize_rows(variant, x, M, K, K, q1, LDQ, s1, z1, o1);
+    ok &= memcmp(q0, q1, sizeof(q0)) == 0 && memcmp(s0, s1, sizeof(s0)) == 0 && memcmp(z0, z1, sizeof(z0)) == 0
+        && memcmp(o0, o1, sizeof(o0)) == 0;
+    float y0[M * N], y1[M * N];
+    for (int f = 0; f < 3 && ok; f++) {
+        for (int i = 0; i < M * N; i++) y0[i] = y1[i] = 0.5f;
+        pk_gemm_u8s8(PK_VARIANT_PORTABLE, q0, LDQ, s0, z0, o0, M, packed, sums, wscale, K, 0, N, bias, y0, N, flags[f]);
+        pk_gemm_u8s8(variant, q0, LDQ, s0, z0, o0, M, packed, sums, wscale, K, 0, N, bias, y1, N, flags[f]);
+        ok &= memcmp(y0, y1, sizeof(y0)) == 0;
+    }
+    // fp32 packed product
+    float fp[((N + PK_NR - 1) / PK_NR) * PK_NR * K];
+    pk_f32_pack(w, N, K, 0, fp);
+    for (int f = 0; f < 3 && ok; f++) {
+        for (int i = 0; i < M * N; i++) y0[i] = y1[i] = 0.5f;
+        pk_sgemm_packed(PK_VARIANT_PORTABLE, x, M, K, K, fp, N, 0, N, bias, y0, N, flags[f]);
+        pk_sgemm_packed(variant, x, M, K, K, fp, N, 0, N, bias, y1, N, flags[f]);
+        ok &= memcmp(y0, y1, sizeof(y0)) == 0;
+    }
+    // row kernels, to a tolerance
+    float a0[M * K], a1[M * K];
+    memcpy(a0, x, sizeof(a0));
+    memcpy(a1, x, sizeof(a1));
+    pk_softmax_rows(PK_VARIANT_PORTABLE, a0, M, K, K, K - 3);
+    pk_softmax_rows(variant, a1, M, K, K, K - 3);
+    for (int i = 0; i < M * K && ok; i++) ok &= fabsf(a0[i] - a1[i]) <= 1e-5f * fabsf(a0[i]) + 1e-12f;
+    float g[K], b[K];
+    for (int i = 0; i < K; i++) { g[i] = 1.0f + 0.01f * (float)i; b[i] = 0.02f * (float)(i % 7); }
+    pk_layer_norm_rows(PK_VARIANT_PORTABLE, x, M, K, K, g, b, 1e-12f, a0, K);
+    pk_layer_norm_rows(variant, x, M, K, K, g, b, 1e-12f, a1, K);
+    for (int i = 0; i < M * K && ok; i++) ok &= fabsf(a0[i] - a1[i]) <= 1e-5f * (fabsf(a0[i]) + 1.0f);
+    return ok;
+}
+
+static int rejected_mask = 0;
+
+int pk_variant_rejected(int variant) {
+    (void)pk_best_variant();
+    return variant > 0 && variant < 31 ? (__atomic_load_n(&rejected_mask, __ATOMIC_RELAXED) >> variant) & 1 : 0;
+}
+
+/// The variant to use: the forced one (PARAFORMER_KERNELS) or the best supported one, in
+/// both cases only if it passes its self-check; else the next best.
 static int best_variant_uncached(void) {
+    int start = PK_VARIANT_AVX512;
     const char *forced = getenv("PARAFORMER_KERNELS");
     if (forced) {
         for (int v = PK_VARIANT_PORTABLE; v <= PK_VARIANT_AVX512; v++) {
             if (strcmp(forced, pk_variant_name(v)) == 0 || (v == PK_VARIANT_AVX512 && strcmp(forced, "avx512") == 0)) {
-                if (pk_variant_supported(v)) return v;
+                if (pk_variant_supported(v)) start = v;
             }
         }
     }
-    for (int v = PK_VARIANT_AVX512; v > PK_VARIANT_PORTABLE; v--) {
-        if (pk_variant_supported(v)) return v;
+    for (int v = start; v > PK_VARIANT_PORTABLE; v--) {
+        if (!pk_variant_supported(v)) continue;
+        if (self_check(v)) return v;
+        __atomic_fetch_or(&rejected_mask, 1 << v, __ATOMIC_RELAXED);
     }
     return PK_VARIANT_PORTABLE;
 }
@@ -110,27 +189,23 @@ int pk_quantized_stride(int k) { return (k + 63) / 64 * 64; }
 // MARK: - Activation quantisation
 
 void pk_quantize_range(float lo, float hi, float *scale, float *inv, int32_t *zero, float *offset) {
-    // A one-signed row is quantised relative to its value nearest 0.
-    float off = lo > 0 ? lo : (hi < 0 ? hi : 0);
-    *offset = off;
-    lo = lo - off;
-    hi = hi - off;
-    if (lo > 0) lo = 0;
-    if (hi < 0) hi = 0;
-    float width = hi - lo;
-    if (!(width > 0) || !(width < INFINITY)) {
-        // A constant row (the offset, exactly; all zeros included), or non-finite values
-        // (offset 0): every code is the zero point.
+    // Centred on the row's midpoint: the codes 128 ± 127 (1 … 255) span [lo, hi], a step of
+    // (hi − lo) / 254, the finest 255 levels allow.
+    float mid = 0.5f * lo + 0.5f * hi;
+    float half = hi - mid, other = mid - lo;
+    if (other > half) half = other;
+    *zero = 128;
+    if (!(half > 0) || !(half < INFINITY) || !(mid - mid == 0)) {
+        // A constant row (its value, exactly, is the offset; all zeros included), or
+        // non-finite values (offset 0): every code is the zero point.
         *scale = 1;
         *inv = 0;
-        *zero = 0;
-        if (!(width == 0 && off - off == 0)) *offset = 0;
+        *offset = (half == 0 && mid - mid == 0) ? mid : 0;
         return;
     }
-    *scale = width / 127.0f;
-    *inv = 127.0f / width;
-    float z = nearbyintf(-lo * *inv);
-    *zero = z < 0 ? 0 : (z > 127 ? 127 : (int32_t)z);
+    *offset = mid;
+    *scale = half / 127.0f;
+    *inv = 127.0f / half;
 }
 
 void pk_quantize_row_codes_portable(const float *x, int from, int k, float off, float inv, int32_t zero, uint8_t *q) {
@@ -140,7 +215,7 @@ void pk_quantize_row_codes_portable(const float *x, int from, int k, float off, 
         t = t > -256.0f ? t : -256.0f;
         t = t < 256.0f ? t : 256.0f;
         int32_t v = (int32_t)lrintf(t) + zero;
-        q[i] = (uint8_t)(v < 0 ? 0 : (v > 127 ? 127 : v));
+        q[i] = (uint8_t)(v < 1 ? 1 : (v > 255 ? 255 : v));
     }
 }
 

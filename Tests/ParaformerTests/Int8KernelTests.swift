@@ -97,25 +97,31 @@ final class Int8KernelTests: XCTestCase {
                 var offset = [Float](repeating: .nan, count: 6)
                 pk_quantize_rows(v, rows, 6, Int32(k), Int32(k), &q, Int32(ldq), &scale, &zero, &offset)
                 for r in 0..<6 {
-                    XCTAssert((0...127).contains(zero[r]))
+                    XCTAssertEqual(zero[r], 128)
                     for i in 0..<k {
                         let code = q[r * ldq + i]
-                        XCTAssertLessThanOrEqual(code, 127)
+                        XCTAssert((1...255).contains(code))
                         let back = offset[r] + scale[r] * Float(Int32(code) - zero[r])
                         XCTAssertLessThanOrEqual(
                             abs(back - rows[r * k + i]), scale[r] * 0.5001 + 1e-6, "k \(k) row \(r)")
                     }
                     for i in k..<((k + 3) / 4 * 4) { XCTAssertEqual(q[r * ldq + i], 0, "padding") }
+                    // A row that is not constant spans the codes: its extremes get 1 and 255,
+                    // in steps of (max − min) / 254 around the midpoint.
+                    let row = rows[(r * k)..<(r * k + k)]
+                    let (lo, hi) = (row.min()!, row.max()!)
+                    if lo < hi {
+                        XCTAssertEqual(offset[r], 0.5 * lo + 0.5 * hi)
+                        XCTAssertEqual(scale[r], max(hi - offset[r], offset[r] - lo) / 127)
+                        let codes = q[(r * ldq)..<(r * ldq + k)]
+                        XCTAssertEqual(codes.min(), 1, "k \(k) row \(r)")
+                        XCTAssertEqual(codes.max(), 255, "k \(k) row \(r)")
+                    }
                 }
                 XCTAssertEqual(scale[1], 1)
-                XCTAssertEqual(zero[1], 0)
-                XCTAssertEqual(offset[1], 0)
-                XCTAssertEqual(zero[4], 0, "a row from 0 up uses all 127 steps")
-                XCTAssertEqual(offset[4], 0)
-                // All negative: relative to its largest value, which gets the top code.
-                XCTAssertEqual(offset[2], rows[(2 * k)..<(3 * k)].max()!)
-                if k > 1 { XCTAssertEqual(zero[2], 127) }
+                XCTAssertEqual(offset[1], 0, "a row of zeros")
                 XCTAssertEqual(offset[3], 0.75, "a constant row is its offset")
+                XCTAssertEqual(q[3 * ldq], 128)
                 let codes = (0..<6).flatMap { r in q[(r * ldq)..<(r * ldq + k)] }
                 if let reference {
                     XCTAssertEqual(codes, reference, "\(Int8GEMM.name(of: v)) differs, k \(k)")
@@ -139,7 +145,7 @@ final class Int8KernelTests: XCTestCase {
             var zero: Int32 = 0
             var offset: Float = 0
             pk_quantize_rows(v, x, 1, Int32(k), Int32(k), &q, Int32(ldq), &scale, &zero, &offset)
-            XCTAssert(q.allSatisfy { $0 <= 127 })
+            XCTAssert(q[0..<k].allSatisfy { (1...255).contains($0) })
         }
     }
 
@@ -198,6 +204,41 @@ final class Int8KernelTests: XCTestCase {
                             first = y
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// Codes at both ends (1 and 255) against weights of ±127 everywhere: the largest pair sums
+    /// a `vpmaddubsw` could see; every variant must still give the exact integer sums.
+    func testExtremeCodesAgainstExtremeWeightsDoNotSaturate() {
+        let m = 3, n = 16, k = 64
+        var x = [Float](repeating: 1, count: m * k)
+        for i in 0..<k {
+            x[i] = i == 0 ? -1 : 1  // row 0: almost all at the top code
+            x[k + i] = i == 0 ? 1 : -1  // row 1: almost all at the bottom code
+            x[2 * k + i] = i % 2 == 0 ? 1 : -1  // row 2: alternating
+        }
+        let w = (0..<(n * k)).map { i -> Int8 in (i / k) % 2 == 0 ? 127 : -127 }
+        var packed = [Int8](repeating: 0, count: pk_s8_packed_size(Int32(n), Int32(k)))
+        pk_s8_pack(w, Int32(n), Int32(k), &packed)
+        var sums = [Int32](repeating: 0, count: Int8Matrix.sumCount(out: n))
+        pk_s8_column_sums(packed, Int32(n), Int32(k), &sums)
+        let wScale = [Float](repeating: 1.0 / 127, count: n)
+        let ldq = Int(pk_quantized_stride(Int32(k)))
+        var q = [UInt8](repeating: 0, count: m * ldq)
+        var aScale = [Float](repeating: 0, count: m)
+        var aZero = [Int32](repeating: 0, count: m)
+        var aOffset = [Float](repeating: 0, count: m)
+        pk_quantize_rows(PK_VARIANT_PORTABLE, x, Int32(m), Int32(k), Int32(k), &q, Int32(ldq), &aScale, &aZero, &aOffset)
+        XCTAssertEqual(Set(q[0..<k]), [1, 255])
+        for v in variants {
+            var y = [Float](repeating: 0, count: m * n)
+            pk_gemm_u8s8(v, q, Int32(ldq), aScale, aZero, aOffset, Int32(m), packed, sums, wScale, Int32(k), 0, Int32(n), nil, &y, Int32(n), 0)
+            for r in 0..<m {
+                for c in 0..<n {
+                    let exact = (0..<k).reduce(Float(0)) { $0 + x[r * k + $1] * Float(w[c * k + $1]) / 127 }
+                    XCTAssertEqual(y[r * n + c], exact, accuracy: 1e-3, "\(Int8GEMM.name(of: v)) row \(r) col \(c)")
                 }
             }
         }

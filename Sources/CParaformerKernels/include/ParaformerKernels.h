@@ -13,16 +13,15 @@
 //    the operand layout of `vpdpbusd` (AVX-512 VNNI: 16 int32 lanes, 4 bytes each) and of
 //    `vpmaddubsw` + `vpmaddwd` (AVX2: two registers of 8 lanes). Column sums Σ_k Wq[n, k]
 //    (`pk_s8_column_sums`) are computed at the same time.
-//  - x is quantised per row on the fly (`pk_quantize_rows`), asymmetrically to 7-bit unsigned
-//    codes: x[r, k] ≈ a_offset[r] + a_scale[r] · (q[r, k] − a_zero[r]), q in [0, 127]; the
-//    offset is 0 for a row that spans 0, else its value nearest 0 (so a row of values in
-//    [5.0, 5.2] gets all 127 steps across its 0.2, not across [0, 5.2]). Seven bits, not
-//    eight, because AVX2's `vpmaddubsw` adds two u8·s8 products in int16: 2 · 127 · 127 =
-//    32258 fits, 2 · 255 · 127 would saturate. Every variant uses the same codes, so every
-//    variant computes the same int32 sums and the same outputs, bit for bit (the engine's
-//    result does not depend on the CPU). Asymmetric 7-bit over [min, max] has the step of
-//    symmetric 8-bit over [−max|x|, max|x|] on centred rows and is twice as fine on one-signed
-//    rows (after ReLU).
+//  - x is quantised per row on the fly (`pk_quantize_rows`) to 8-bit codes centred on the
+//    row's midpoint: x[r, k] ≈ a_offset[r] + a_scale[r] · (q[r, k] − a_zero[r]) with
+//    a_zero = 128, a_offset = (min + max) / 2 and q in [1, 255], so the 255 codes span
+//    [min, max] in steps of (max − min) / 254 (the finest 255 levels allow; a row of values in
+//    [5.0, 5.2] gets all of them across its 0.2). The sums Σ q·w are exact int32 in every
+//    variant: VNNI multiplies the u8 codes directly (`vpdpbusd`); AVX2 multiplies
+//    |q − 128| (≤ 127) by sign(q − 128)·w with `vpmaddubsw` (pairs ≤ 2 · 127 · 127, no
+//    saturation) and adds 128 · Σ w; so every variant gives the same outputs, bit for bit
+//    (the engine's result does not depend on the CPU).
 //  - y[r, n] = a_scale[r] · w_scale[n] · (Σ_k q[r, k] · Wq[n, k] − a_zero[r] · colsum[n])
 //    + a_offset[r] · w_scale[n] · colsum[n] + bias[n], then optionally ReLU, or added to what
 //    y holds (accumulate).
@@ -51,10 +50,13 @@ extern "C" {
 /// Reduction elements per packed group.
 #define PK_KG 4
 
-/// The best variant this CPU (and OS) supports. Honours the environment variable
-/// PARAFORMER_KERNELS = portable | avx2 | avx512 when that variant is supported (for tests and
-/// measurements). Computed once.
+/// The best variant this CPU (and OS) supports and that passes its self-check (see
+/// `pk_variant_rejected`). Honours the environment variable PARAFORMER_KERNELS = portable |
+/// avx2 | avx512 as the highest variant to consider (for tests and measurements). Computed once.
 int pk_best_variant(void);
+/// 1 when `variant` failed its self-check at first use (it is then never chosen
+/// automatically): each SIMD variant is run once on small shapes against the portable code.
+int pk_variant_rejected(int variant);
 /// 1 when the CPU supports `variant`.
 int pk_variant_supported(int variant);
 /// "portable", "avx2", "avx512-vnni" (or "auto" / "unknown").
@@ -73,13 +75,12 @@ void pk_s8_column_sums(const int8_t *packed, int n, int k, int32_t *sums);
 /// Row stride (bytes) of quantised activations for reduction length k: k rounded up to 64.
 int pk_quantized_stride(int k);
 
-/// Quantises `rows` rows of x (row stride ldx floats, k values each) to 7-bit codes:
+/// Quantises `rows` rows of x (row stride ldx floats, k values each) to 8-bit codes:
 /// q (row stride ldq ≥ k rounded up to 4; bytes from k to the next multiple of 4 are set to 0),
-/// scale[r], zero[r], offset[r]. offset = 0 when min(x) ≤ 0 ≤ max(x), else min(x) (all
-/// positive) or max(x) (all negative); the range of x − offset is then [min(x − offset, 0),
-/// max(x − offset, 0)] (so the offset has an exact code); a row of zeros gets scale 1, zero 0.
-/// Codes: round((x − offset) / scale) + zero (ties to even), clamped to [0, 127]. Non-finite
-/// inputs give unspecified codes but no fault.
+/// scale[r] = (max − min) / 254, zero[r] = 128, offset[r] = (min + max) / 2; a constant row
+/// gets scale 1 and its value as the offset (all zeros: offset 0). Codes:
+/// round((x − offset) / scale) + 128 (ties to even), clamped to [1, 255]. Non-finite inputs
+/// give unspecified codes but no fault.
 void pk_quantize_rows(
     int variant, const float *x, int rows, int k, int ldx, uint8_t *q, int ldq, float *scale,
     int32_t *zero, float *offset);
@@ -112,8 +113,35 @@ void pk_layer_norm_rows(
     int variant, const float *x, int rows, int d, int ldx, const float *gamma, const float *beta,
     float eps, float *y, int ldy);
 
+// MARK: - fp32 products on prepacked weights
+
+/// Floats of the packed form of an [n, k] fp32 matrix: ceil(n / 16) · 16 · k.
+size_t pk_f32_packed_count(int n, int k);
+/// Packs W (row-major [n, k], or [k, n] when `transposed`) into panels of PK_NR = 16 output
+/// channels: panel p holds, for each k, the 16 values W[16p + j, k] (zeros past n).
+void pk_f32_pack(const float *w, int n, int k, int transposed, float *packed);
+/// y = x · Wᵀ for output columns [col_begin, col_end) (col_begin a multiple of 16) of the
+/// packed [n, k] W: each output is one FMA chain over k in order, then (flags & PK_ACCUMULATE)
+/// y + it, then + bias[n] (bias may be NULL), then (flags & PK_RELU) max(·, 0) keeping NaN.
+/// Every variant gives the same bits.
+void pk_sgemm_packed(
+    int variant, const float *x, int rows, int k, int ldx, const float *packed, int n, int col_begin,
+    int col_end, const float *bias, float *y, int ldy, int flags);
+
+/// FSMN-VAD's causal depthwise memory over the rows [history; proj] (history: `past` rows,
+/// proj: `frames` rows, `channels` each): out[t] = proj[t] + Σ_k taps[k] ⊙ row(t + k·lstride),
+/// added tap by tap in order (multiply, then add: no FMA). taps is [lorder, channels].
+void pk_fsmn_memory(
+    int variant, const float *history, int past, const float *proj, int frames, int channels, const float *taps,
+    int lorder, int lstride, float *out);
+
 #ifdef __cplusplus
 }
 #endif
+
+// The few-rows product of decoder steps (its own header; listed here so that every header of
+// the module is a dependency of this one, and a build that cached the module before it existed
+// sees it).
+#include "ParaformerFewRows.h"
 
 #endif

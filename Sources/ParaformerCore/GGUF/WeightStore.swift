@@ -63,6 +63,22 @@ package final class WeightStore {
         return try file.tensor(name)
     }
 
+    /// The tensor `name` as the IEEE halves the file stores (a view of the mapping, alive as
+    /// long as `file`), when it is F16 with exactly `shape`; nil (and nothing bound) when the
+    /// file stores it otherwise or at an odd address. For kernels that widen halves on the fly
+    /// (`pk_rows_linear`).
+    package func halfTensor(_ name: String, _ shape: [Int]) throws -> UnsafePointer<UInt16>? {
+        guard let info = file.info(name) else { throw ParaformerError.missingTensor(name) }
+        // (A file with general.alignment 1 may place it at an odd address: not viewable.)
+        guard info.type == .f16, let base = file.bytes(info).baseAddress, Int(bitPattern: base) % 2 == 0
+        else { return nil }
+        guard info.shape == shape else {
+            throw ParaformerError.shapeMismatch(name: name, expected: shape, found: info.shape)
+        }
+        used.insert(name)
+        return base.assumingMemoryBound(to: UInt16.self)
+    }
+
     /// Throws `unusedTensors` if the file holds tensors the model did not bind (other than the
     /// known training-only ones).
     package func checkAllUsed() throws {

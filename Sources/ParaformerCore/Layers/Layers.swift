@@ -37,6 +37,12 @@ package struct Linear {
     package let bias: Tensor?
     package var outFeatures: Int { matrix.outFeatures }
 
+    /// A layer from its parts (tests, quantisers).
+    package init(matrix: LinearMatrix, bias: Tensor?) {
+        self.matrix = matrix
+        self.bias = bias
+    }
+
     package init(_ w: WeightStore, _ prefix: String, in nIn: Int, out nOut: Int, bias hasBias: Bool = true) throws {
         matrix = try w.linearWeight("\(prefix).weight", out: nOut, in: nIn)
         bias = hasBias ? try w.tensor("\(prefix).bias", [nOut]) : nil

@@ -122,8 +122,13 @@ package enum Int8GEMM {
     /// The variant `pk_best_variant` chose for this CPU (or PARAFORMER_KERNELS).
     package static var variant: Int32 { pk_best_variant() }
 
-    /// "avx512-vnni", "avx2" or "portable".
-    package static var variantName: String { name(of: variant) }
+    /// "avx512-vnni", "avx2" or "portable", plus the variants this CPU supports that failed
+    /// their self-check at first use (not used), e.g. "avx2 (avx512-vnni failed its self-check)".
+    package static var variantName: String {
+        let rejected = [PK_VARIANT_AVX512, PK_VARIANT_AVX2].filter { pk_variant_rejected($0) != 0 }
+        guard !rejected.isEmpty else { return name(of: variant) }
+        return "\(name(of: variant)) (\(rejected.map(name(of:)).joined(separator: ", ")) failed its self-check)"
+    }
 
     package static func name(of variant: Int32) -> String { String(cString: pk_variant_name(variant)) }
 
@@ -131,7 +136,7 @@ package enum Int8GEMM {
     package static func isSupported(_ variant: Int32) -> Bool { pk_variant_supported(variant) != 0 }
 
     /// `out = act(x · Wᵀ + bias)` (or `out += x · Wᵀ + bias` with `accumulate`) for x [R, in],
-    /// out [R, out], with x quantised per row to 7-bit codes on the fly. Split over the
+    /// out [R, out], with x quantised per row to 8-bit codes on the fly. Split over the
     /// engine's threads like `BLAS.linear`: column panels (each thread reads only its slice of
     /// the weights) or row panels.
     package static func linear(

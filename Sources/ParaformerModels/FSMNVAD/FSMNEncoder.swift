@@ -1,3 +1,4 @@
+import CParaformerKernels
 import ParaformerCore
 
 /// FunASR's `FSMN` encoder of FSMN-VAD (`models/fsmn_vad_streaming/encoder.py`): affine input
@@ -16,22 +17,22 @@ import ParaformerCore
 package struct FSMNEncoder: Sendable {
     let config: FSMNVADConfiguration
     /// encoder.in_linear1.linear, [input_affine_dim, input_dim]
-    let inLinear1: Linear
+    let inLinear1: PackedLinear
     /// encoder.in_linear2.linear, [linear_dim, input_affine_dim]
-    let inLinear2: Linear
+    let inLinear2: PackedLinear
     let blocks: [FSMNVADBlock]
     /// encoder.out_linear1.linear, [output_affine_dim, linear_dim]
-    let outLinear1: Linear
+    let outLinear1: PackedLinear
     /// encoder.out_linear2.linear, [output_dim, output_affine_dim]
-    let outLinear2: Linear
+    let outLinear2: PackedLinear
 
     init(_ w: WeightStore, config c: FSMNVADConfiguration) throws {
         config = c
-        inLinear1 = try Linear(w, "encoder.in_linear1.linear", in: c.inputDim, out: c.inputAffineDim)
-        inLinear2 = try Linear(w, "encoder.in_linear2.linear", in: c.inputAffineDim, out: c.linearDim)
+        inLinear1 = PackedLinear(try Linear(w, "encoder.in_linear1.linear", in: c.inputDim, out: c.inputAffineDim))
+        inLinear2 = PackedLinear(try Linear(w, "encoder.in_linear2.linear", in: c.inputAffineDim, out: c.linearDim))
         blocks = try (0..<c.fsmnLayers).map { try FSMNVADBlock(w, "encoder.fsmn.\($0)", config: c) }
-        outLinear1 = try Linear(w, "encoder.out_linear1.linear", in: c.linearDim, out: c.outputAffineDim)
-        outLinear2 = try Linear(w, "encoder.out_linear2.linear", in: c.outputAffineDim, out: c.outputDim)
+        outLinear1 = PackedLinear(try Linear(w, "encoder.out_linear1.linear", in: c.linearDim, out: c.outputAffineDim))
+        outLinear2 = PackedLinear(try Linear(w, "encoder.out_linear2.linear", in: c.outputAffineDim, out: c.outputDim))
     }
 
     /// Per-stream memory: each block's last (K − 1)·s projected frames, zeros at the start.
@@ -63,24 +64,24 @@ package struct FSMNEncoder: Sendable {
 /// One FunASR `BasicBlock` of the VAD's FSMN: projection, causal memory, affine + ReLU.
 package struct FSMNVADBlock: Sendable {
     /// <prefix>.linear.linear (bias=False), [proj_dim, linear_dim]
-    let linear: Linear
+    let linear: PackedLinear
     /// <prefix>.fsmn_block.conv_left.weight [P, 1, K, 1], kept as [K, P] (tap-major).
     let taps: [Float]
     /// <prefix>.affine.linear, [linear_dim, proj_dim]
-    let affine: Linear
+    let affine: PackedLinear
     let lorder: Int
     let lstride: Int
     let channels: Int
 
     init(_ w: WeightStore, _ prefix: String, config c: FSMNVADConfiguration) throws {
-        linear = try Linear(w, "\(prefix).linear.linear", in: c.linearDim, out: c.projDim, bias: false)
+        linear = PackedLinear(try Linear(w, "\(prefix).linear.linear", in: c.linearDim, out: c.projDim, bias: false))
         let conv = try w.tensor("\(prefix).fsmn_block.conv_left.weight", [c.projDim, 1, c.lorder, 1])
         var t = [Float](repeating: 0, count: c.lorder * c.projDim)
         for ch in 0..<c.projDim {
             for k in 0..<c.lorder { t[k * c.projDim + ch] = conv.data[ch * c.lorder + k] }
         }
         taps = t
-        affine = try Linear(w, "\(prefix).affine.linear", in: c.projDim, out: c.linearDim)
+        affine = PackedLinear(try Linear(w, "\(prefix).affine.linear", in: c.projDim, out: c.linearDim))
         lorder = c.lorder
         lstride = c.lstride
         channels = c.projDim
@@ -92,25 +93,25 @@ package struct FSMNVADBlock: Sendable {
         let p = channels
         let past = (lorder - 1) * lstride
         let proj = linear(h, ws)  // [T, P]
-        // buf = [history; proj]: [past + T, P]; m[t] = proj[t] + Σ_k w[k]·buf[t + k·s]
-        let buf = ws.tensor([past + frames, p])
-        if past > 0 { history.withUnsafeBufferPointer { buf.data.update(from: $0.baseAddress!, count: past * p) } }
-        (buf.data + past * p).update(from: proj.data, count: frames * p)
+        // m[t] = proj[t] + Σ_k w[k]·row(t + k·s) of [history; proj], read in place
         let memory = ws.tensor([frames, p])  // [T, P]
-        taps.withUnsafeBufferPointer { w in
-            for t in 0..<frames {
-                let out = memory.row(t)
-                out.update(from: proj.row(t), count: p)
-                for k in 0..<lorder {
-                    let src = buf.data + (t + k * lstride) * p
-                    let wk = w.baseAddress! + k * p
-                    for c in 0..<p { out[c] += wk[c] * src[c] }
-                }
+        history.withUnsafeBufferPointer { hist in
+            taps.withUnsafeBufferPointer { w in
+                pk_fsmn_memory(
+                    PackedLinear.override, hist.baseAddress, Int32(past), proj.data, Int32(frames), Int32(p),
+                    w.baseAddress, Int32(lorder), Int32(lstride), memory.data)
             }
         }
+        // The new history: the last `past` rows of [history; proj].
         if past > 0 {
-            history.withUnsafeMutableBufferPointer {
-                $0.baseAddress!.update(from: buf.data + frames * p, count: past * p)
+            history.withUnsafeMutableBufferPointer { hist in
+                let base = hist.baseAddress!  // count past · p > 0
+                if frames >= past {
+                    base.update(from: proj.data + (frames - past) * p, count: past * p)
+                } else {
+                    base.update(from: base + frames * p, count: (past - frames) * p)
+                    (base + (past - frames) * p).update(from: proj.data, count: frames * p)
+                }
             }
         }
         return affine(memory, activation: .relu, ws)  // [T, L]

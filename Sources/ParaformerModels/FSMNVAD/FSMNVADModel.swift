@@ -195,8 +195,8 @@ package final class FSMNVADSession {
         }
         finished = isFinal
         let stride = options.chunkSizeMs * detector.configuration.sampleRate / 1000
-        var audio = pending
-        audio.append(contentsOf: samples)
+        // No copy of `samples` when nothing is pending (the whole-file case).
+        let audio = pending.isEmpty ? samples : pending + samples
         // FunASR returns at once from a call without new samples, even a final one, and so
         // never flushes the stream; here a final call always flushes (and an empty stream
         // has nothing to flush).
@@ -206,7 +206,7 @@ package final class FSMNVADSession {
         var segments: [SpeechSegment] = []
         for i in 0..<pieces {
             let last = isFinal && i == pieces - 1
-            let piece = Array(audio[(i * stride)..<min((i + 1) * stride, audio.count)])
+            let piece = audio[(i * stride)..<min((i + 1) * stride, audio.count)]
             let (e, s) = try process(piece, isFinal: last)
             events += e
             segments += s
@@ -217,7 +217,7 @@ package final class FSMNVADSession {
     }
 
     /// One piece: schedule, features, scores, frame decisions, output.
-    private func process(_ piece: [Float], isFinal: Bool) throws -> ([VADEvent], [SpeechSegment]) {
+    private func process(_ piece: ArraySlice<Float>, isFinal: Bool) throws -> ([VADEvent], [SpeechSegment]) {
         let c = detector.configuration
         let hop = c.frameShiftSamples
         let win = c.frameLengthSamples
@@ -235,30 +235,44 @@ package final class FSMNVADSession {
         }
         sampleCount += piece.count
         levelSamples.append(contentsOf: piece)
-        let feats = try frontend.accept(samples: piece, isFinal: isFinal)  // [K, 400]
-        let k = feats.rows
+        // The piece's silence probabilities, computed in sub-pieces of at most `block` frames
+        // (the frontend and the FSMN memory are chunking-exact), so that features and
+        // activations stay a few MB however long the piece; decisions then run over all of them.
+        let block = 1024
+        let subPiece = block * hop
+        var silence: [Double] = []
+        silence.reserveCapacity(piece.count / hop + 1)
+        let silencePdfs = c.silPdfIds
+        var start = piece.startIndex
+        repeat {
+            let end = min(start + subPiece, piece.endIndex)
+            let lastSub = end == piece.endIndex
+            let feats = try frontend.accept(samples: Array(piece[start..<end]), isFinal: isFinal && lastSub)  // [n, 400]
+            var from = 0
+            while from < feats.rows {
+                let n = min(block, feats.rows - from)
+                let mark = ws.mark
+                let scores = encoder(feats.slice(from..<(from + n)))  // [n, V]
+                for j in 0..<n {
+                    let row = scores.row(j)
+                    var p = 0.0
+                    for id in silencePdfs { p += Double(row[id]) }
+                    silence.append(p)
+                }
+                ws.rewind(to: mark)
+                from += n
+            }
+            start = end
+        } while start < piece.endIndex
+        let k = silence.count
         guard k > 0 else { return ([], []) }  // FunASR's forward returns early: no decisions
 
         let decibels = levelSamples.withUnsafeBufferPointer {
             Self.frameDecibels($0, firstFrameOffset: frameCount * hop - levelStart, frames: k, hop: hop, window: win)
         }
-        let silencePdfs = c.silPdfIds
-        let block = 1024
-        var from = 0
-        while from < k {
-            let n = min(block, k - from)
-            let mark = ws.mark
-            let scores = encoder(feats.slice(from..<(from + n)))  // [n, V]
-            for j in 0..<n {
-                let row = scores.row(j)
-                var p = 0.0
-                for id in silencePdfs { p += Double(row[id]) }
-                let t = frameCount + from + j
-                let speech = machine.frameIsSpeech(silenceProbability: p, decibel: decibels[from + j])
-                machine.detect(isSpeech: speech, frame: t, isFinal: isFinal && from + j == k - 1)
-            }
-            ws.rewind(to: mark)
-            from += n
+        for j in 0..<k {
+            let speech = machine.frameIsSpeech(silenceProbability: silence[j], decibel: decibels[j])
+            machine.detect(isSpeech: speech, frame: frameCount + j, isFinal: isFinal && j == k - 1)
         }
         frameCount += k
         // Keep only the samples from the next frame's window on.

@@ -30,7 +30,7 @@ package enum Quantizer {
 
     /// Metadata key naming the scheme in a quantised file.
     package static let schemeKey = "paraformer.quantization"
-    /// Its value: int8 weights per output channel, packed in 16 × 4 panels; 7-bit activations.
+    /// Its value: int8 weights per output channel, packed in 16 × 4 panels; 8-bit activations.
     package static let scheme = "int8-u8s8-p16k4"
 
     static let architectures = ["paraformer", "paraformer-streaming"]

@@ -22,13 +22,14 @@ import ParaformerCore
 struct SCAMADecoder {
     /// embed.0.weight: [V, A]
     let embed: Tensor
-    /// embed_concat_ffn.0: norm1 [A+E], feed_forward w_1 [U, A+E], norm [U], w_2 [A, U].
-    let concat: (norm: LayerNorm, ffn: DecoderFeedForward)?
+    /// embed_concat_ffn.0: norm1 [A+E], then W2 · LN(relu(W1 · x + b1)): w_1 [U, A+E], norm [U],
+    /// w_2 [A, U] (no bias).
+    let concat: (norm: LayerNorm, w1: FewRowsLinear, ffnNorm: LayerNorm, w2: FewRowsLinear)?
     /// decoders.*, decoders2.*, decoders3.0 in order.
-    let layers: [DecoderLayer]
+    let layers: [SCAMADecoderLayer]
     let afterNorm: LayerNorm
     /// output_layer: [V, A], [V]
-    let output: Linear
+    let output: FewRowsLinear
     let config: UniASRConfig.Decoder
     /// Layers with an FSMN block (decoders and decoders2).
     var fsmnLayers: Int { config.blocks }
@@ -36,40 +37,78 @@ struct SCAMADecoder {
 
     init(_ w: WeightStore, _ p: String, _ c: UniASRConfig.Decoder, vocabSize v: Int) throws {
         let a = c.dim
-        let shape = c.layers(vocabSize: v)
         embed = try w.tensor("\(p).embed.0.weight", [v, a])
         if c.concatEmbeds {
+            let f = "\(p).embed_concat_ffn.0.feed_forward"
             concat = (
                 try LayerNorm(w, "\(p).embed_concat_ffn.0.norm1", dim: a + c.memoryDim),
-                try DecoderFeedForward(
-                    w, "\(p).embed_concat_ffn.0.feed_forward", inDim: a + c.memoryDim, units: c.linearUnits,
-                    outDim: a)
+                try FewRowsLinear(w, "\(f).w_1", in: a + c.memoryDim, out: c.linearUnits),
+                try LayerNorm(w, "\(f).norm", dim: c.linearUnits),
+                try FewRowsLinear(w, "\(f).w_2", in: c.linearUnits, out: a, bias: false)
             )
         } else {
             concat = nil
         }
-        var layers: [DecoderLayer] = []
+        var layers: [SCAMADecoderLayer] = []
         for i in 0..<c.attLayers {
-            layers.append(
-                try DecoderLayer(
-                    w, "\(p).decoders.\(i)", shape, fsmnShift: c.sanmShift, crossAttention: true,
-                    memoryDim: c.memoryDim))
+            layers.append(try SCAMADecoderLayer(w, "\(p).decoders.\(i)", c, fsmn: true, crossAttention: true))
         }
         for i in 0..<(c.blocks - c.attLayers) {
-            layers.append(
-                try DecoderLayer(
-                    w, "\(p).decoders2.\(i)", shape, fsmnShift: c.sanmShift, crossAttention: false))
+            layers.append(try SCAMADecoderLayer(w, "\(p).decoders2.\(i)", c, fsmn: true, crossAttention: false))
         }
-        layers.append(try DecoderLayer(w, "\(p).decoders3.0", shape, fsmnShift: nil, crossAttention: false))
+        layers.append(try SCAMADecoderLayer(w, "\(p).decoders3.0", c, fsmn: false, crossAttention: false))
         self.layers = layers
         afterNorm = try LayerNorm(w, "\(p).after_norm", dim: a)
-        output = try Linear(w, "\(p).output_layer", in: a, out: v)
+        output = try FewRowsLinear(w, "\(p).output_layer", in: a, out: v)
         config = c
     }
 
     /// Cross-attention keys and values of every attention layer for `memory` [R, E]: [R, 2A] each.
     func keyValues(_ memory: Tensor, _ ws: Workspace) -> [Tensor] {
         layers.compactMap { layer in layer.sourceAttention.map { $0.kv(memory, ws) } }
+    }
+}
+
+/// One `DecoderLayerSANM` of `FsmnDecoderSCAMAOpt`, with its per-step products as
+/// `FewRowsLinear` (F16 weights stay F16). `linear_k_v` runs once per utterance over the memory
+/// rows, through `Linear`.
+struct SCAMADecoderLayer {
+    let norm1: LayerNorm
+    /// feed_forward: W2 · LN(relu(W1 · x + b1)); w_1 [U, A], norm [U], w_2 [A, U] (no bias).
+    let w1: FewRowsLinear
+    let ffnNorm: LayerNorm
+    let w2: FewRowsLinear
+    /// norm2 + fsmn_block (weight [A, 1, K]); absent in decoders3.
+    let selfAttention: (norm: LayerNorm, fsmn: FSMNBlock)?
+    /// norm3, linear_q [A, A], linear_k_v [2A, E], linear_out [A, A].
+    let sourceAttention: (norm: LayerNorm, q: FewRowsLinear, kv: Linear, out: FewRowsLinear)?
+    let heads: Int
+    let dim: Int
+
+    init(_ w: WeightStore, _ p: String, _ c: UniASRConfig.Decoder, fsmn: Bool, crossAttention: Bool) throws {
+        let a = c.dim
+        dim = a
+        heads = c.heads
+        norm1 = try LayerNorm(w, "\(p).norm1", dim: a)
+        w1 = try FewRowsLinear(w, "\(p).feed_forward.w_1", in: a, out: c.linearUnits)
+        ffnNorm = try LayerNorm(w, "\(p).feed_forward.norm", dim: c.linearUnits)
+        w2 = try FewRowsLinear(w, "\(p).feed_forward.w_2", in: c.linearUnits, out: a, bias: false)
+        selfAttention =
+            fsmn
+            ? (
+                try LayerNorm(w, "\(p).norm2", dim: a),
+                try FSMNBlock(
+                    w, "\(p).self_attn.fsmn_block.weight", channels: a, kernelSize: c.kernelSize,
+                    sanmShift: c.sanmShift)
+            ) : nil
+        sourceAttention =
+            crossAttention
+            ? (
+                try LayerNorm(w, "\(p).norm3", dim: a),
+                try FewRowsLinear(w, "\(p).src_attn.linear_q", in: a, out: a),
+                try Linear(w, "\(p).src_attn.linear_k_v", in: c.memoryDim, out: 2 * a),
+                try FewRowsLinear(w, "\(p).src_attn.linear_out", in: a, out: a)
+            ) : nil
     }
 }
 
@@ -137,7 +176,7 @@ struct SCAMAScorer: BeamSearchScorer {
             let token = min(max(p.last ?? 0, 0), decoder.embed.rows - 1)
             x.row(i).update(from: decoder.embed.row(token), count: a)
         }
-        if let (norm, ffn) = decoder.concat {
+        if let (norm, w1, ffnNorm, w2) = decoder.concat {
             let e = decoder.config.memoryDim
             let z = ws.zeros([h, a + e])  // [H, A+E]
             for i in 0..<h {
@@ -145,10 +184,10 @@ struct SCAMAScorer: BeamSearchScorer {
                 if step < embeddingCount { (z.row(i) + a).update(from: embeddings.row(step), count: e) }
             }
             norm(z, into: z)
-            let u = FewRowsLinear.apply(ffn.w1, z, activation: .relu, ws)  // [H, U]
-            ffn.norm(u, into: u)
+            let u = w1(z, relu: true, ws)  // [H, U]
+            ffnNorm(u, into: u)
             let y = ws.tensor([h, a])
-            FewRowsLinear.apply(ffn.w2, u, into: y)  // no residual
+            w2(u, into: y)  // no residual
             x = y
         }
         // A row of the SCAMA mask per output position; the last one repeats.
@@ -172,7 +211,7 @@ struct SCAMAScorer: BeamSearchScorer {
         }
         for i in 0..<h { states[i].started = true }
         decoder.afterNorm(x, into: x)
-        FewRowsLinear.apply(decoder.output, x, into: scores)  // [H, V]
+        decoder.output(x, into: scores)  // [H, V]
         for i in 0..<h { Self.logSoftmax(scores.row(i), n: scores.cols) }
     }
 
@@ -187,7 +226,7 @@ struct SCAMAScorer: BeamSearchScorer {
     }
 }
 
-extension DecoderLayer {
+extension SCAMADecoderLayer {
     /// x ← layer(x) in place for H hypotheses at one output position. x [H, A].
     /// `windows[h]` is hypothesis h's FSMN window [K, A] for this layer (updated);
     /// `keyValues` [R, 2A] with `range` the memory rows the mask row allows.
@@ -203,9 +242,9 @@ extension DecoderLayer {
         let f = ws.tensor([h, a])  // [H, A]
         do {  // FFN_dec = W2 · LN(relu(W1·x + b1))
             let inner = ws.mark
-            let u = FewRowsLinear.apply(ffn.w1, n1, activation: .relu, ws)  // [H, U]
-            ffn.norm(u, into: u)
-            FewRowsLinear.apply(ffn.w2, u, into: f)
+            let u = w1(n1, relu: true, ws)  // [H, U]
+            ffnNorm(u, into: u)
+            w2(u, into: f)
             ws.rewind(to: inner)
         }
         guard let (norm2, fsmn) = selfAttention else {
@@ -234,13 +273,13 @@ extension DecoderLayer {
         }
         guard let (norm3, wq, _, wout) = sourceAttention, let keyValues else { return }
         norm3(x, into: n1)
-        let q = FewRowsLinear.apply(wq, n1, ws)  // [H, A]
+        let q = wq(n1, ws)  // [H, A]
         let ctx = ws.tensor([h, a])  // [H, A]
         let base = keyValues.row(range.lowerBound)
         Attention.multiHead(
             q: .init(data: q.data, stride: a), k: .init(data: base, stride: 2 * a),
             v: .init(data: base + a, stride: 2 * a), queries: h, keys: range.count, heads: heads,
             headDim: a / heads, context: ctx.data, contextStride: a, ws)
-        FewRowsLinear.apply(wout, ctx, into: x, accumulate: true)  // x = x + CrossAtt
+        wout(ctx, into: x, accumulate: true)  // x = x + CrossAtt
     }
 }

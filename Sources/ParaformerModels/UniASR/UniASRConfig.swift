@@ -41,12 +41,6 @@ package struct UniASRConfig: Sendable, Equatable {
         package var kernelSize: Int
         package var sanmShift: Int
         package var concatEmbeds: Bool
-        /// The shape of its SAN-M layers.
-        func layers(vocabSize: Int) -> DecoderConfig {
-            DecoderConfig(
-                dim: dim, heads: heads, linearUnits: linearUnits, blocks: blocks, attLayers: attLayers,
-                kernelSize: kernelSize, sanmShift: sanmShift, vocabSize: vocabSize)
-        }
     }
 
     /// `CifPredictorV2`.
