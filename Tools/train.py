@@ -11,9 +11,14 @@ Steps:
      CMVN) over every corpus split, cached in --cache/feats_<split>.pt (fp16);
   2. am.mvn: mean and 1/std over all training LFR frames (Kaldi nnet text, as FunASR ships);
   3. tokens.json: ["<blank>", "<s>", "</s>", vocabulary characters..., "<unk>"];
-  4. training: Adam, linear warm-up then inverse-sqrt decay, length-bucketed batches,
-     wall-clock budget; the model directory is written every few minutes (so a usable
+  4. training: Adam, linear warm-up then inverse-sqrt decay (optionally a cosine anneal over
+     the last part of the budget), length-bucketed batches, a budget of optimizer steps
+     (`max_steps`; seeded batch order and torch RNG, one thread: a rerun gives the same
+     model); the model directory is written every `save_every_steps` steps (so a usable
      model always exists) with greedy CER on the validation split logged.
+
+Fine-tuning (issue #17): --init a model.pt and --cmvn its am.mvn (the normalisation the
+weights were trained with is kept, not recomputed from the new corpus).
 
 Usage:
   train.py --config Tools/train_offline.yaml --corpus /work/cache/corpus --out /work/cache/models/offline
@@ -31,6 +36,8 @@ import numpy as np
 import soundfile as sf
 import torch
 import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 torch.set_flush_denormal(True)  # measured up to 9x faster steps on this CPU
 
@@ -78,7 +85,7 @@ def extract_features(corpus, split, cache):
 
 def write_am_mvn(path, mean, istd):
     def vec(v):
-        return "[ " + " ".join(f"{x:.8g}" for x in v) + " ]"
+        return "[ " + " ".join(f"{x:.9g}" for x in v) + " ]"  # float32 round trip
     d = len(mean)
     with open(path, "w") as f:
         f.write("<Nnet>\n")
@@ -105,7 +112,12 @@ def build_model(conf, vocab_size):
     return model_class(**kw)
 
 
-def make_batches(lengths, batch_frames, rng):
+def make_batches(lengths, batch_frames, rng, empty=()):
+    """Length-bucketed batches of <= batch_frames padded frames. Utterances with an empty
+    transcript (non-speech clips) are bucketed with the rest by length and put first in their
+    batch (FunASR's cif_v1 fails when the last item of a batch has no CIF fire); a batch
+    without any text is dropped."""
+    empty = set(empty)
     order = sorted(range(len(lengths)), key=lambda i: lengths[i] + rng.random())
     batches, cur, cur_max = [], [], 0
     for i in order:
@@ -117,6 +129,8 @@ def make_batches(lengths, batch_frames, rng):
         cur_max = m
     if cur:
         batches.append(cur)
+    batches = [[i for i in b if i in empty] + [i for i in b if i not in empty] for b in batches]
+    batches = [b for b in batches if any(i not in empty for i in b)]
     rng.shuffle(batches)
     return batches
 
@@ -190,11 +204,15 @@ def main():
     ap.add_argument("--cache", default="/work/cache/feats")
     ap.add_argument("--out", required=True)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--max-minutes", type=float, default=None)
+    ap.add_argument("--max-steps", type=int, default=None, help="optimizer steps (the budget)")
+    ap.add_argument("--stop-step", type=int, default=None,
+                    help="stop (and save) after this many steps; the LR schedule still spans max_steps")
+    ap.add_argument("--cmvn", default=None, help="am.mvn to keep (fine-tuning) instead of computing one")
+    ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--peak-lr", type=float, default=None)
     ap.add_argument("--warmup-steps", type=int, default=None)
     ap.add_argument("--anneal-start", type=float, default=None,
-                    help="fraction of the wall-clock budget after which the LR follows a cosine "
+                    help="fraction of the step budget after which the LR follows a cosine "
                          "down to 2%% at the end (1.0: never)")
     ap.add_argument("--features-only", action="store_true")
     ap.add_argument("--init", default=None,
@@ -205,8 +223,10 @@ def main():
 
     conf = yaml.safe_load(open(args.config))
     tc = conf["train"]
-    if args.max_minutes is not None:
-        tc["max_minutes"] = args.max_minutes
+    if args.max_steps is not None:
+        tc["max_steps"] = args.max_steps
+    if args.seed is not None:
+        tc["seed"] = args.seed
     if args.peak_lr is not None:
         tc["peak_lr"] = args.peak_lr
     if args.warmup_steps is not None:
@@ -226,7 +246,11 @@ def main():
 
     # CMVN over all training LFR frames
     mvn_path = os.path.join(args.cache, "mvn.npy")
-    if os.path.exists(mvn_path):
+    if args.cmvn:
+        import funasr_oracle as fo
+        shift, scale = fo.load_cmvn(args.cmvn)
+        mean, istd = -np.asarray(shift, dtype=np.float64), np.asarray(scale, dtype=np.float64)
+    elif os.path.exists(mvn_path):
         mean, istd = np.load(mvn_path)
     else:
         s = torch.zeros(560, dtype=torch.float64)
@@ -261,20 +285,21 @@ def main():
     def lr_at(step):
         lr = tc["peak_lr"] * min(step / warm, math.sqrt(warm / step))
         if anneal_start < 1.0:
-            frac = (time.time() - t0) / 60 / tc["max_minutes"]
+            frac = step / tc["max_steps"]
             p = min(max((frac - anneal_start) / (1.0 - anneal_start), 0.0), 1.0)
             lr *= 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * p))
         return lr
 
     lengths = [f.shape[0] for f in train["feats"]]
+    empty = [i for i, t in enumerate(train["text"]) if not t.strip()]
+    log(f"{len(empty)} training utterances with an empty transcript (non-speech)")
     t0 = time.time()
-    last_save = t0
     step = 0
     model.train()
     done = False
     info = {"params": nparams, "vocab": len(tokens), "log": []}
     for epoch in range(1, tc["max_epochs"] + 1):
-        batches = make_batches(lengths, tc["batch_frames"], rng)
+        batches = make_batches(lengths, tc["batch_frames"], rng, empty)
         run = {"loss": 0.0, "att": 0.0, "pre": 0.0, "acc": 0.0, "n": 0}
         for b in batches:
             step += 1
@@ -298,13 +323,12 @@ def main():
                     f"({(time.time()-t0)/60:.1f} min)")
                 run = {k: 0.0 if k != "n" else 0 for k in run}
             elapsed = (time.time() - t0) / 60
-            if elapsed >= tc["max_minutes"]:
+            if step >= min(tc["max_steps"], args.stop_step or tc["max_steps"]):
                 done = True
                 break
-            if time.time() - last_save >= tc["save_every_min"] * 60:
+            if step % tc["save_every_steps"] == 0:
                 cer = greedy_cer(model, valid, mvn, tok2id, tokens)
                 save_model_dir(args.out, conf, model, tokens, mean, istd)
-                last_save = time.time()
                 info["log"].append({"step": step, "epoch": epoch, "minutes": round(elapsed, 2), "valid_cer": round(cer, 3)})
                 log(f"saved {args.out} at step {step}, valid greedy CER {cer:.2f}%")
         if done:

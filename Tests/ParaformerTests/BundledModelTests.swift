@@ -58,6 +58,36 @@ final class BundledModelTests: XCTestCase {
         }
     }
 
+    /// The bundled FSMN-VAD (Weights/fsmn-vad-small.gguf, issue #17): one segment over the sample,
+    /// none in digital silence, low noise or a tone, and the README's pipeline example.
+    func testBundledVADFindsSpeechOnlyAndThePipelineTranscribesTheSample() throws {
+        let vadPath = Self.weights.appendingPathComponent("fsmn-vad-small.gguf").path
+        let vad = try VoiceActivityDetector(modelPath: vadPath)
+        let sample = Self.weights.appendingPathComponent("sample.wav")
+        let audio = try AudioDecoder.load(contentsOf: sample)
+        XCTAssertEqual(try vad.detect(samples: audio.samples, sampleRate: 16000), [SpeechSegment(startMs: 0, endMs: 2820)])
+        var lcg: UInt32 = 1
+        let noise: [Float] = (0..<160_000).map { _ in
+            lcg = lcg &* 1_664_525 &+ 1_013_904_223
+            return (Float(lcg >> 16) / 65536 - 0.5) * 0.001  // about -65 dBFS
+        }
+        let tone: [Float] = (0..<16_000).map { Float(0.25 * sin(2 * Double.pi * 440 * Double($0) / 16000)) }
+        for (name, x) in [("silence", [Float](repeating: 0, count: 160_000)), ("noise", noise), ("tone", tone)] {
+            XCTAssertEqual(try vad.detect(samples: x, sampleRate: 16000), [], name)
+        }
+        let pipeline = try SpeechPipeline(modelPath: Self.weights.appendingPathComponent("paraformer-zh-small.gguf").path,
+                                          vadModelPath: vadPath)
+        XCTAssertEqual(try pipeline.transcribe(file: sample).text.replacingOccurrences(of: " ", with: ""), "在奶录撤联根刊统盆常")
+    }
+
+    /// The offline model writes nothing for audio without speech (issue #17's checks).
+    func testOfflineModelTranscribesNoSpeechAsNothing() throws {
+        let recognizer = try Recognizer(model: URL(fileURLWithPath: Self.weights.appendingPathComponent("paraformer-zh-small.gguf").path))
+        let tone: [Float] = (0..<16_000).map { Float(0.25 * sin(2 * Double.pi * 440 * Double($0) / 16000)) }
+        XCTAssertEqual(try recognizer.transcribe(.samples([Float](repeating: 0, count: 160_000), sampleRate: 16000)).text, "")
+        XCTAssertEqual(try recognizer.transcribe(.samples(tone, sampleRate: 16000)).text, "")
+    }
+
     /// The README's main job.
     func testSampleIsTranscribedCorrectlyByBothModels() throws {
         let sample = Self.weights.appendingPathComponent("sample.wav")
