@@ -173,29 +173,46 @@ void pk_sgemm_packed(
 // MARK: - FSMN memory
 
 #if PK_X86
+/// Four 8-channel accumulators side by side (four independent chains of adds over the taps),
+/// the taps' source rows looked up once per frame.
 PK_AVX2_F32 static void fsmn_memory_avx2(
     const float *history, int past, const float *proj, int frames, int channels, const float *taps, int lorder,
     int lstride, float *out) {
+    enum { MAX_TAPS = 64 };
+    const float *rows[MAX_TAPS];
     for (int t = 0; t < frames; t++) {
         float *o = out + (size_t)t * channels;
         const float *pt = proj + (size_t)t * channels;
+        for (int kk = 0; kk < lorder; kk++) {
+            int src = t + kk * lstride;
+            rows[kk] = src < past ? history + (size_t)src * channels : proj + (size_t)(src - past) * channels;
+        }
         int c = 0;
+        for (; c + 32 <= channels; c += 32) {
+            __m256 m0 = _mm256_loadu_ps(pt + c), m1 = _mm256_loadu_ps(pt + c + 8);
+            __m256 m2 = _mm256_loadu_ps(pt + c + 16), m3 = _mm256_loadu_ps(pt + c + 24);
+            for (int kk = 0; kk < lorder; kk++) {
+                const float *w = taps + (size_t)kk * channels + c, *r = rows[kk] + c;
+                m0 = _mm256_add_ps(m0, _mm256_mul_ps(_mm256_loadu_ps(w), _mm256_loadu_ps(r)));
+                m1 = _mm256_add_ps(m1, _mm256_mul_ps(_mm256_loadu_ps(w + 8), _mm256_loadu_ps(r + 8)));
+                m2 = _mm256_add_ps(m2, _mm256_mul_ps(_mm256_loadu_ps(w + 16), _mm256_loadu_ps(r + 16)));
+                m3 = _mm256_add_ps(m3, _mm256_mul_ps(_mm256_loadu_ps(w + 24), _mm256_loadu_ps(r + 24)));
+            }
+            _mm256_storeu_ps(o + c, m0);
+            _mm256_storeu_ps(o + c + 8, m1);
+            _mm256_storeu_ps(o + c + 16, m2);
+            _mm256_storeu_ps(o + c + 24, m3);
+        }
         for (; c + 8 <= channels; c += 8) {
             __m256 m = _mm256_loadu_ps(pt + c);
             for (int kk = 0; kk < lorder; kk++) {
-                int src = t + kk * lstride;
-                const float *s = src < past ? history + (size_t)src * channels : proj + (size_t)(src - past) * channels;
-                m = _mm256_add_ps(m, _mm256_mul_ps(_mm256_loadu_ps(taps + (size_t)kk * channels + c), _mm256_loadu_ps(s + c)));
+                m = _mm256_add_ps(m, _mm256_mul_ps(_mm256_loadu_ps(taps + (size_t)kk * channels + c), _mm256_loadu_ps(rows[kk] + c)));
             }
             _mm256_storeu_ps(o + c, m);
         }
         for (; c < channels; c++) {
             float m = pt[c];
-            for (int kk = 0; kk < lorder; kk++) {
-                int src = t + kk * lstride;
-                const float *s = src < past ? history + (size_t)src * channels : proj + (size_t)(src - past) * channels;
-                m = m + taps[(size_t)kk * channels + c] * s[c];
-            }
+            for (int kk = 0; kk < lorder; kk++) m = m + taps[(size_t)kk * channels + c] * rows[kk][c];
             o[c] = m;
         }
     }
@@ -208,7 +225,7 @@ void pk_fsmn_memory(
     if (frames <= 0 || channels <= 0) return;
 #if PK_X86
     int v = variant == PK_VARIANT_AUTO || !pk_variant_supported(variant) ? pk_best_variant() : variant;
-    if (v >= PK_VARIANT_AVX2) {
+    if (v >= PK_VARIANT_AVX2 && lorder <= 64) {
         fsmn_memory_avx2(history, past, proj, frames, channels, taps, lorder, lstride, out);
         return;
     }
