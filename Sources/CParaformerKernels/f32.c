@@ -244,3 +244,25 @@ void pk_fsmn_memory(
         }
     }
 }
+
+// MARK: - Half-precision widening
+
+#if PK_X86
+__attribute__((target("avx,f16c"))) static void f16_to_f32_f16c(const uint16_t *src, float *dst, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+    for (; i < n; i++) dst[i] = pk_half_to_float(src[i]);
+}
+#endif
+
+void pk_f16_to_f32(int variant, const uint16_t *src, float *dst, size_t n) {
+#if PK_X86 && (defined(__clang__) || defined(__GNUC__))
+    if (variant != PK_VARIANT_PORTABLE && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx")) {
+        f16_to_f32_f16c(src, dst, n);
+        return;
+    }
+#else
+    (void)variant;
+#endif
+    for (size_t i = 0; i < n; i++) dst[i] = pk_half_to_float(src[i]);
+}

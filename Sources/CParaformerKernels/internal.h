@@ -41,6 +41,32 @@ typedef struct {
     int flags;
 } pk_gemm_args;
 
+/// The float an IEEE half stands for (exact: every half is a float; NaN payloads kept, as
+/// `vcvtph2ps` keeps them).
+static inline float pk_half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exponent = (h >> 10) & 0x1f;
+    uint32_t mantissa = h & 0x3ff;
+    uint32_t bits;
+    if (exponent == 0x1f) {  // inf, NaN
+        bits = sign | 0x7f800000u | (mantissa << 13);
+    } else if (exponent != 0) {  // normal
+        bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+    } else if (mantissa == 0) {  // ±0
+        bits = sign;
+    } else {  // subnormal: normalise
+        int e = 113;
+        while (!(mantissa & 0x400)) {
+            mantissa <<= 1;
+            e--;
+        }
+        bits = sign | ((uint32_t)e << 23) | ((mantissa & 0x3ff) << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
 static inline int32_t pk_load_i32(const void *p) {
     int32_t v;
     memcpy(&v, p, 4);

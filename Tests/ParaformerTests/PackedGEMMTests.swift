@@ -139,6 +139,24 @@ final class PackedGEMMTests: XCTestCase {
         XCTAssertFalse(Int8GEMM.variantName.contains("self-check"))
     }
 
+    /// Every IEEE half widens to the float Swift's `Float16` gives, with F16C and without (NaNs
+    /// stay NaN). `GGUFFile.tensor` widens f16 files through this.
+    func testEveryHalfWidensExactlyWithAndWithoutF16C() {
+        let halves = (0...UInt16.max).map { $0 }
+        for v in [PK_VARIANT_AUTO, PK_VARIANT_PORTABLE] {
+            var out = [Float](repeating: 0, count: halves.count)
+            pk_f16_to_f32(v, halves, &out, halves.count)
+            for (h, f) in zip(halves, out) {
+                let expected = Float(Float16(bitPattern: h))
+                if expected.isNaN {
+                    XCTAssertTrue(f.isNaN, "0x\(String(h, radix: 16))")
+                } else {
+                    XCTAssertEqual(f.bitPattern, expected.bitPattern, "0x\(String(h, radix: 16)) variant \(v)")
+                }
+            }
+        }
+    }
+
     func testFSMNMemoryEqualsTheNaiveTapSumAcrossTheHistoryBoundary() {
         var seed: UInt64 = 24
         for (channels, lorder, lstride, frames) in [(13, 4, 1, 5), (16, 20, 1, 40), (9, 3, 2, 2), (128, 20, 1, 7), (8, 1, 1, 3)] {

@@ -128,6 +128,10 @@ void pk_sgemm_packed(
     int variant, const float *x, int rows, int k, int ldx, const float *packed, int n, int col_begin,
     int col_end, const float *bias, float *y, int ldy, int flags);
 
+/// dst[i] = the float that the IEEE half src[i] stands for, exactly (F16C where the CPU has it
+/// and `variant` is not PK_VARIANT_PORTABLE; the same values either way).
+void pk_f16_to_f32(int variant, const uint16_t *src, float *dst, size_t n);
+
 /// FSMN-VAD's causal depthwise memory over the rows [history; proj] (history: `past` rows,
 /// proj: `frames` rows, `channels` each): out[t] = proj[t] + Σ_k taps[k] ⊙ row(t + k·lstride),
 /// added tap by tap in order (multiply, then add: no FMA). taps is [lorder, channels].

@@ -1,3 +1,4 @@
+import CParaformerKernels
 import Foundation
 
 #if canImport(Glibc)
@@ -213,7 +214,7 @@ package final class GGUFFile: @unchecked Sendable {
         case .f16:
             let out = Tensor(zeros: Shape(info.shape))
             let src = p.assumingMemoryBound(to: UInt16.self)
-            for i in 0..<info.elementCount { out.data[i] = Float(Float16(bitPattern: src[i])) }
+            pk_f16_to_f32(PK_VARIANT_AUTO, src, out.data, info.elementCount)
             return out
         case .i8, .i32:
             throw ParaformerError.unsupportedTensorType(name: name, type: info.type.rawValue)
