@@ -136,7 +136,7 @@ void pk_sgemm_packed(
     int col_end, const float *bias, float *y, int ldy, int flags) {
     if (rows <= 0 || k <= 0 || col_end <= col_begin) return;
     if (col_end > n) col_end = n;
-    int v = variant == PK_VARIANT_AUTO || !pk_variant_supported(variant) ? pk_best_variant() : variant;
+    int v = pk_resolve_variant(variant);
     tile_fn tile = tile_portable;
 #if PK_X86
     if (v >= PK_VARIANT_AVX2) tile = tile_avx2;
@@ -172,6 +172,11 @@ void pk_sgemm_packed(
 
 // MARK: - FSMN memory
 
+/// Row `src` of the virtual concatenation [history (past rows); proj].
+static inline const float *fsmn_row(const float *history, int past, const float *proj, int channels, int src) {
+    return src < past ? history + (size_t)src * channels : proj + (size_t)(src - past) * channels;
+}
+
 #if PK_X86
 /// Four 8-channel accumulators side by side (four independent chains of adds over the taps),
 /// the taps' source rows looked up once per frame.
@@ -184,8 +189,7 @@ PK_AVX2_F32 static void fsmn_memory_avx2(
         float *o = out + (size_t)t * channels;
         const float *pt = proj + (size_t)t * channels;
         for (int kk = 0; kk < lorder; kk++) {
-            int src = t + kk * lstride;
-            rows[kk] = src < past ? history + (size_t)src * channels : proj + (size_t)(src - past) * channels;
+            rows[kk] = fsmn_row(history, past, proj, channels, t + kk * lstride);
         }
         int c = 0;
         for (; c + 32 <= channels; c += 32) {
@@ -224,7 +228,7 @@ void pk_fsmn_memory(
     int lorder, int lstride, float *out) {
     if (frames <= 0 || channels <= 0) return;
 #if PK_X86
-    int v = variant == PK_VARIANT_AUTO || !pk_variant_supported(variant) ? pk_best_variant() : variant;
+    int v = pk_resolve_variant(variant);
     if (v >= PK_VARIANT_AVX2 && lorder <= 64) {
         fsmn_memory_avx2(history, past, proj, frames, channels, taps, lorder, lstride, out);
         return;
@@ -237,8 +241,7 @@ void pk_fsmn_memory(
         const float *pt = proj + (size_t)t * channels;
         for (int c = 0; c < channels; c++) o[c] = pt[c];
         for (int kk = 0; kk < lorder; kk++) {
-            int src = t + kk * lstride;
-            const float *s = src < past ? history + (size_t)src * channels : proj + (size_t)(src - past) * channels;
+            const float *s = fsmn_row(history, past, proj, channels, t + kk * lstride);
             const float *w = taps + (size_t)kk * channels;
             for (int c = 0; c < channels; c++) o[c] = o[c] + w[c] * s[c];
         }

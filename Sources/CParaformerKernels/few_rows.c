@@ -225,7 +225,7 @@ void pk_rows_linear(
     if (rows <= 0 || n_end <= n_begin || k < 0) return;
     pk_rows_args a = {x, rows, ldx, w, ldw, k, bias, y, ldy, flags};
     int f16 = wtype == PK_WEIGHT_F16;
-    if (variant == PK_VARIANT_AUTO || !pk_variant_supported(variant)) variant = pk_best_variant();
+    variant = pk_resolve_variant(variant);
 #if PK_X86
     if (variant >= PK_VARIANT_AVX2 && (!f16 || pk_f16c_supported())) {
         pk_rows_avx2(&a, n_begin, n_end, f16);

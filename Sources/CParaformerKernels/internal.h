@@ -73,6 +73,9 @@ static inline int32_t pk_load_i32(const void *p) {
     return v;
 }
 
+/// `variant` if this CPU runs it, else (and for PK_VARIANT_AUTO) `pk_best_variant()`.
+int pk_resolve_variant(int variant);
+
 // Portable versions (portable.c), also used for tails by the SIMD files.
 void pk_quantize_rows_portable(
     const float *x, int rows, int k, int ldx, uint8_t *q, int ldq, float *scale, int32_t *zero, float *offset);

@@ -141,7 +141,7 @@ int pk_best_variant(void) {
     return v;
 }
 
-static int resolve(int variant) {
+int pk_resolve_variant(int variant) {
     if (variant == PK_VARIANT_AUTO || !pk_variant_supported(variant)) return pk_best_variant();
     return variant;
 }
@@ -241,7 +241,7 @@ void pk_quantize_rows(
     int variant, const float *x, int rows, int k, int ldx, uint8_t *q, int ldq, float *scale,
     int32_t *zero, float *offset) {
     if (rows <= 0 || k <= 0) return;
-    switch (resolve(variant)) {
+    switch (pk_resolve_variant(variant)) {
 #if PK_X86
     case PK_VARIANT_AVX2: pk_quantize_rows_avx2(x, rows, k, ldx, q, ldq, scale, zero, offset); return;
     case PK_VARIANT_AVX512: pk_quantize_rows_avx512(x, rows, k, ldx, q, ldq, scale, zero, offset); return;
@@ -310,7 +310,7 @@ void pk_gemm_u8s8(
     int flags) {
     if (rows <= 0 || col_end <= col_begin || k <= 0) return;
     pk_gemm_args a = {q, ldq, a_scale, a_zero, a_offset, rows, packed, colsum, w_scale, k, bias, y, ldy, flags};
-    switch (resolve(variant)) {
+    switch (pk_resolve_variant(variant)) {
 #if PK_X86
     case PK_VARIANT_AVX2: pk_gemm_avx2(&a, col_begin, col_end); return;
     case PK_VARIANT_AVX512: pk_gemm_avx512(&a, col_begin, col_end); return;
@@ -344,7 +344,7 @@ void pk_softmax_rows_portable(float *p, int rows, int n, int ld, int valid) {
 
 void pk_softmax_rows(int variant, float *p, int rows, int n, int ld, int valid) {
     if (rows <= 0 || n <= 0) return;
-    switch (resolve(variant)) {
+    switch (pk_resolve_variant(variant)) {
 #if PK_X86
     case PK_VARIANT_AVX2: pk_softmax_rows_avx2(p, rows, n, ld, valid); return;
     case PK_VARIANT_AVX512: pk_softmax_rows_avx512(p, rows, n, ld, valid); return;
@@ -377,7 +377,7 @@ void pk_layer_norm_rows(
     int variant, const float *x, int rows, int d, int ldx, const float *gamma, const float *beta,
     float eps, float *y, int ldy) {
     if (rows <= 0 || d <= 0) return;
-    switch (resolve(variant)) {
+    switch (pk_resolve_variant(variant)) {
 #if PK_X86
     case PK_VARIANT_AVX2: pk_layer_norm_rows_avx2(x, rows, d, ldx, gamma, beta, eps, y, ldy); return;
     case PK_VARIANT_AVX512: pk_layer_norm_rows_avx512(x, rows, d, ldx, gamma, beta, eps, y, ldy); return;
