@@ -80,6 +80,7 @@ let package = Package(
 // builds them with -sanitize=fuzzer,address in .build/fuzz. A plain `swift build` / `swift test`
 // never sees them (their main hands over to libFuzzer's driver, linked only with that flag).
 if Context.environment["PARAFORMER_FUZZ"] != nil {
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"))
     for (name, dependencies) in [
         ("FuzzGGUF", ["ParaformerCore", "ParaformerModels"]), ("FuzzAudio", ["ParaformerCore"]),
         ("FuzzDataSet", ["ParaformerCore", "ParaformerDataSet"]),
@@ -88,6 +89,7 @@ if Context.environment["PARAFORMER_FUZZ"] != nil {
     ] {
         package.targets.append(
             .executableTarget(
-                name: name, dependencies: dependencies.map { .target(name: $0) }, path: "Fuzz/\(name)"))
+                name: name, dependencies: (["FuzzSupport"] + dependencies).map { .target(name: $0) },
+                path: "Fuzz/\(name)"))
     }
 }

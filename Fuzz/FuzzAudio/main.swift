@@ -2,6 +2,7 @@
 // anything it sniffs), raw PCM16, then resampling and the offline frontend on what decodes.
 // Every input must end in features or a ParaformerError. Built only by Tools/fuzz.sh.
 import Foundation
+import FuzzSupport
 import ParaformerCore
 
 private let frontend = try! OfflineFrontend(  // fixed, valid arguments: cannot throw
@@ -32,15 +33,4 @@ func fuzzAudio(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-// SwiftPM links an executable's `main` to this file's top-level code, so libFuzzer's own main
-// is not used: hand over to its driver (same flags: corpus dirs, -max_total_time, ...).
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv, fuzzAudio))
+runLibFuzzer(fuzzAudio)

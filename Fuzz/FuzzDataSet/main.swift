@@ -2,6 +2,7 @@
 // bytes, the error-rate scorer on two such files, and --shard values. Every input must end in
 // a parsed list (whose invariants hold) or a ParaformerError. Built only by Tools/fuzz.sh.
 import Foundation
+import FuzzSupport
 import ParaformerCore
 import ParaformerDataSet
 
@@ -76,15 +77,4 @@ func fuzzDataSet(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-// SwiftPM links an executable's `main` to this file's top-level code, so libFuzzer's own main
-// is not used: hand over to its driver (same flags: corpus dirs, -max_total_time, ...).
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv, fuzzDataSet))
+runLibFuzzer(fuzzDataSet)

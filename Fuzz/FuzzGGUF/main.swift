@@ -2,6 +2,7 @@
 // loaded model or a ParaformerError; a trap, an ASan report or a hang is a bug.
 // Built only by Tools/fuzz.sh (PARAFORMER_FUZZ=1, -sanitize=fuzzer,address).
 import Foundation
+import FuzzSupport
 import ParaformerCore
 import ParaformerModels
 
@@ -26,15 +27,4 @@ func fuzzGGUF(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-// SwiftPM links an executable's `main` to this file's top-level code, so libFuzzer's own main
-// is not used: hand over to its driver (same flags: corpus dirs, -max_total_time, ...).
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv, fuzzGGUF))
+runLibFuzzer(fuzzGGUF)

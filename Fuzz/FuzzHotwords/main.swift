@@ -3,6 +3,7 @@
 // models, and (for short lists) a transcription biased by it. Every input must end in a
 // HotwordList (whose invariants hold) or a ParaformerError. Built only by Tools/fuzz.sh.
 import Foundation
+import FuzzSupport
 import Paraformer
 import ParaformerCore
 
@@ -51,15 +52,4 @@ func fuzzHotwords(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-// SwiftPM links an executable's `main` to this file's top-level code, so libFuzzer's own main
-// is not used: hand over to its driver (same flags: corpus dirs, -max_total_time, ...).
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv, fuzzHotwords))
+runLibFuzzer(fuzzHotwords)

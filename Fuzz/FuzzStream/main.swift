@@ -5,6 +5,7 @@
 // and when a program fed exactly the clip since the last reset, however sliced, the result
 // must equal the one of feeding the clip in one call. Built only by Tools/fuzz.sh.
 import Foundation
+import FuzzSupport
 import Paraformer
 import ParaformerCore
 
@@ -217,15 +218,4 @@ func fuzzStream(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-// SwiftPM links an executable's `main` to this file's top-level code, so libFuzzer's own main
-// is not used: hand over to its driver (same flags: corpus dirs, -max_total_time, ...).
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv, fuzzStream))
+runLibFuzzer(fuzzStream)
