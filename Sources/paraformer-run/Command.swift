@@ -129,17 +129,12 @@ struct ParaformerRun: ParsableCommand {
             if try runUniASR(args, model: try modelPath(), options: options) > 0 { throw ExitCode(1) }
             return
         }
-        let recognizer: Recognizer
-        let hotwords: HotwordList?
         let clock = ContinuousClock()
         let loadStart = clock.now
-        do {
-            recognizer = try Recognizer(model: URL(fileURLWithPath: try modelPath()), options: options)
+        let (recognizer, hotwords) = try loadOrExit {
+            let recognizer = try Recognizer(model: URL(fileURLWithPath: try modelPath()), options: options)
             if args.timings { printError("load: \(formatSeconds(clock.now - loadStart)), kernel \(recognizer.linearKernel), BLAS kernel \(BLAS.coreName), \(options.threads ?? BLAS.threads) thread(s)") }
-            hotwords = try args.hotword.map { try recognizer.hotwords($0) }
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode(2)
+            return (recognizer, try args.hotword.map { try recognizer.hotwords($0) })
         }
         if streaming.streaming {
             let failed = try runStreaming(streaming, recognizer: recognizer, files: args.files, json: args.json)

@@ -20,17 +20,13 @@ func mfccaSearchOptions(_ recognizer: MFCCARecognizer, _ beamSize: Int?, _ ctcWe
 /// `key<TAB>text`, or with --json `{"key": ..., "text": ...}` (FunASR 0.8.8's text).
 /// Returns the number of files that failed.
 func runMFCCA(_ args: Arguments, model: String) throws -> Int {
-    let recognizer: MFCCARecognizer
-    let search: MFCCASearchOptions
     let clock = ContinuousClock()
     let loadStart = clock.now
-    do {
-        recognizer = try MFCCARecognizer(modelPath: model, threads: args.threads)
-        search = try mfccaSearchOptions(recognizer, args.beamSize, args.ctcWeight)
+    let (recognizer, search) = try loadOrExit {
+        let recognizer = try MFCCARecognizer(modelPath: model, threads: args.threads)
+        let search = try mfccaSearchOptions(recognizer, args.beamSize, args.ctcWeight)
         if args.timings { printError("load: \(formatSeconds(clock.now - loadStart)), \(args.threads) thread(s)") }
-    } catch {
-        printError("error: \(error)")
-        throw ExitCode(2)
+        return (recognizer, search)
     }
     var failed = 0
     for path in args.files {

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Paraformer
 import ParaformerCore
@@ -64,6 +65,17 @@ func formatSeconds(_ d: Duration) -> String {
 /// it); Foundation's `FileHandle.write(_:)` would trap on it (`2>/dev/full`).
 func printError(_ message: String) {
     writeStandardError(message + "\n")
+}
+
+/// What a mode loads before its first file (models, options): an error is printed and ends the
+/// run with exit status 2.
+func loadOrExit<T>(_ load: () throws -> T) throws -> T {
+    do {
+        return try load()
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode(2)
+    }
 }
 
 /// Writes `text` to standard error as it is (progress bar redraws), ignoring failures.

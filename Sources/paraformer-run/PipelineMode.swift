@@ -50,13 +50,7 @@ func modelArchitecture(_ path: String) -> String? {
 /// VAD alone (`--model VAD.gguf`): FunASR's `{"key", "value": [[start_ms, end_ms], ...]}` per file.
 /// - Returns: the number of files that failed.
 func runVAD(model: String, files: [String], options: VADOptions, timings: Bool) throws -> Int {
-    let vad: VoiceActivityDetector
-    do {
-        vad = try VoiceActivityDetector(modelPath: model)
-    } catch {
-        printError("error: \(error)")
-        throw ExitCode(2)
-    }
+    let vad = try loadOrExit { try VoiceActivityDetector(modelPath: model) }
     var failed = 0
     let clock = ContinuousClock()
     for path in files {
@@ -84,14 +78,10 @@ func runVAD(model: String, files: [String], options: VADOptions, timings: Bool) 
 /// The pipeline (`--vad-model`): per file, FunASR's `{"key", "text", "timestamp"}` (or text,
 /// srt, vtt), decoded segment by segment as the file is read.
 func runPipeline(args: Arguments, model: String, pipeline p: PipelineArguments, recognizerOptions: RecognizerOptions) throws -> Int {
-    let pipeline: SpeechPipeline
-    do {
-        pipeline = try SpeechPipeline(
+    let pipeline = try loadOrExit {
+        try SpeechPipeline(
             modelPath: model, vadModelPath: p.vadModel!, puncModelPath: p.puncModel,
             recognizerOptions: recognizerOptions, options: PipelineOptions(vad: p.vadOptions))
-    } catch {
-        printError("error: \(error)")
-        throw ExitCode(2)
     }
     let format = p.outputFormat ?? (args.json ? .json : .text)
     var failed = 0

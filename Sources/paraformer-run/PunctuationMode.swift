@@ -38,13 +38,8 @@ func runPunctuation(_ p: PunctuationArguments, model: String?, threads: Int, jso
         printError("error: --text needs a punctuation model: --model PUNC.gguf.")
         throw ExitCode(2)
     }
-    let punctuator: Punctuator
-    do {
-        punctuator = try Punctuator(
-            modelPath: model, options: PunctuatorOptions(splitSize: p.splitSize, threads: threads))
-    } catch {
-        printError("error: \(error)")
-        throw ExitCode(2)
+    let punctuator = try loadOrExit {
+        try Punctuator(modelPath: model, options: PunctuatorOptions(splitSize: p.splitSize, threads: threads))
     }
     let stream = punctuator.isStreaming ? try punctuator.makeStream() : nil
     let clock = ContinuousClock()

@@ -7,17 +7,14 @@ import ParaformerCore
 /// FunASR's "normal"). Prints the same lines as Paraformer models (UniASR has no timestamps).
 /// Returns the number of files that failed.
 func runUniASR(_ args: Arguments, model: String, options: RecognizerOptions) throws -> Int {
-    let recognizer: UniASRRecognizer
     let clock = ContinuousClock()
     let loadStart = clock.now
-    do {
-        recognizer = try UniASRRecognizer(modelPath: model, options: options)
+    let recognizer = try loadOrExit {
+        let recognizer = try UniASRRecognizer(modelPath: model, options: options)
         if args.timings {
             printError("load: \(formatSeconds(clock.now - loadStart)), BLAS kernel \(BLAS.coreName), \(options.threads ?? BLAS.threads) thread(s)")
         }
-    } catch {
-        printError("error: \(error)")
-        throw ExitCode(2)
+        return recognizer
     }
     var failed = 0
     for path in args.files {
